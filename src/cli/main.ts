@@ -1,0 +1,64 @@
+/**
+ * `npx adfq <command>`. Each command prints human-readable output, or with --json one JSON object as
+ * the last line of stdout. Errors: the typed error's sentence on stderr, exit 1 (2 for usage errors);
+ * the stack trace only with --debug.
+ */
+import { AdfqError, UsageError } from '../engine/errors.ts';
+import { parseArgs, type ParsedArgs } from './args.ts';
+import { evalCommand } from './commands/eval.ts';
+import { inspectCommand } from './commands/inspect.ts';
+import { runCommand } from './commands/run.ts';
+
+const HELP = `adfq: ViT inference and quantization on WebGPU (headless, same engine as the studio)
+
+Commands
+  inspect [model.onnx]                       architecture summary
+  eval [model.onnx] --images <dir>           top-1/top-5 on labelled images (no model: the embedded demo)
+  run <model.onnx> --input <f32 file> --shape b,c,h,w --out <f32 logits file>
+                                             raw NCHW float32 in, raw float32 logits out
+
+Options
+  --images <dir|file>    images (JPEG/PNG); labels from wnid folders, class-name or index folders, or
+                         wnid file-name prefixes (n01440764_x.JPEG)
+  --labels <file>        class list, index<TAB>wnid<TAB>name (default: ImageNet-1k for 1000 classes)
+  --preset imagenet|half normalisation preset (half = mean/std 0.5, Google AugReg ViTs)
+  --mean a,b,c --std a,b,c  explicit normalisation (overrides model metadata)
+  --resize N             shorter side before the centre crop (default: metadata, else size/0.875)
+  --batch N              images per GPU batch (default 8)
+  --limit N              evaluate only the first N images
+  --json                 one JSON object as the last line of stdout
+  --no-progress          no progress bar on stderr
+  --debug                stack traces on errors
+`;
+
+const KNOWN = new Set(['json', 'debug', 'help', 'images', 'labels', 'preset', 'mean', 'std', 'resize', 'batch',
+  'limit', 'input', 'shape', 'out', 'no-progress']);
+
+const COMMANDS: Record<string, (args: ParsedArgs) => Promise<unknown>> = {
+  inspect: inspectCommand, eval: evalCommand, run: runCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  let debug = argv.includes('--debug');
+  try {
+    const args = parseArgs(argv, KNOWN);
+    debug = args.flags.has('debug');
+    if (args.flags.has('help') || args.command === null || args.command === 'help') {
+      process.stdout.write(HELP);
+      return args.command === null && !args.flags.has('help') ? 2 : 0;
+    }
+    const command = COMMANDS[args.command];
+    if (!command) throw new UsageError(`Unknown command '${args.command}'. Commands: ${Object.keys(COMMANDS).join(', ')}.`);
+    const result = await command(args);
+    if (args.flags.has('json')) process.stdout.write(`${JSON.stringify(result)}\n`);
+    return 0;
+  } catch (e) {
+    const typed = e instanceof AdfqError;
+    process.stderr.write(`adfq: ${typed ? e.message : `internal error: ${(e as Error)?.message ?? String(e)}`}\n`);
+    if (debug && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    return e instanceof UsageError ? 2 : 1;
+  }
+}
+
+// dawn.node keeps Node alive after its last device is destroyed; exit explicitly.
+main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -1,0 +1,52 @@
+/**
+ * The engine's small public API, the same in the page's worker, in Node (CLI, tests, benchmarks):
+ * one GPU context, at most one loaded model, inference on batches of normalised pixels.
+ */
+import { UsageError } from './errors.ts';
+import { acquireGpu, type AcquireOptions, type GpuContext } from './gpu/device.ts';
+import { ViTRunner } from './model/vit-runner.ts';
+import { importViT } from './onnx/import-vit.ts';
+import type { ViTModel } from './vit/description.ts';
+import { summarize, type ModelSummary } from './vit/summary.ts';
+
+export class Engine {
+  private runner: ViTRunner | null = null;
+
+  private constructor(readonly gpu: GpuContext) {}
+
+  static async create(options: AcquireOptions = {}): Promise<Engine> {
+    return new Engine(await acquireGpu(options));
+  }
+
+  get adapterInfo(): string { return this.gpu.adapterInfo; }
+
+  /** Imports and uploads a model; the previous one is kept if the new one is rejected. */
+  loadModel(bytes: Uint8Array, onWarning?: (m: string) => void): ModelSummary {
+    const model = importViT(bytes, { onWarning });
+    return this.useModel(model);
+  }
+
+  useModel(model: ViTModel): ModelSummary {
+    const runner = new ViTRunner(this.gpu, model);
+    this.runner?.dispose();
+    this.runner = runner;
+    return summarize(model);
+  }
+
+  get model(): ViTModel {
+    if (!this.runner) throw new UsageError('No model is loaded.');
+    return this.runner.model;
+  }
+
+  /** pixels [batch, C, S, S] → logits [batch, classes]. */
+  predict = (pixels: Float32Array, batch: number): Promise<Float32Array> => {
+    if (!this.runner) throw new UsageError('No model is loaded.');
+    return this.runner.forward(pixels, batch);
+  };
+
+  dispose(): void {
+    this.runner?.dispose();
+    this.runner = null;
+    this.gpu.dispose();
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * FP32 ViT inference on our WGSL kernels. Each block is recorded into its own command encoder and
+ * submitted, so the pool recycles the block's intermediates for the next one: peak memory is about two
+ * blocks' activations, whatever the depth. Batches larger than the memory plan allows run in chunks.
+ */
+import { OutOfMemoryError, ShapeError } from '../errors.ts';
+import type { GpuContext } from '../gpu/device.ts';
+import { readTensor, releaseTensor, uploadTensor, type GpuTensor } from '../gpu/tensor.ts';
+import { attention, layerNorm, matmul, patchEmbed, poolHead } from '../kernels/index.ts';
+import type { ViTConfig, ViTModel } from '../vit/description.ts';
+import { GpuViTWeights, type GpuBlock } from './vit-weights-gpu.ts';
+
+/** Scratch budget per chunk; GPUs have far more, but browsers kill tabs that take too much. */
+export const DEFAULT_ACTIVATION_BUDGET = 512 * 2 ** 20;
+
+/** Bytes one image needs in one block, and its largest single buffer (which must fit one binding). */
+export function activationBytesPerImage(c: ViTConfig): { block: number; largest: number } {
+  const n = c.tokens, f = 4;
+  const probs = c.heads * n * n * f, fc1 = n * c.mlpDim * f, qkv = n * 3 * c.dim * f, tok = n * c.dim * f;
+  return { block: 5 * tok + qkv + probs + fc1, largest: Math.max(probs, fc1, qkv) };
+}
+
+export class ViTRunner {
+  readonly weights: GpuViTWeights;
+
+  constructor(readonly ctx: GpuContext, readonly model: ViTModel, private readonly budget = DEFAULT_ACTIVATION_BUDGET) {
+    this.weights = new GpuViTWeights(ctx, model);
+  }
+
+  /** The largest batch one chunk may hold on this device. */
+  maxChunk(): number {
+    const need = activationBytesPerImage(this.model.config);
+    const byBinding = Math.floor(this.ctx.limits.maxStorageBufferBindingSize / need.largest);
+    const byBudget = Math.floor(this.budget / (2 * need.block));
+    const chunk = Math.min(byBinding, byBudget);
+    if (chunk < 1) {
+      throw new OutOfMemoryError(`One image of this model needs ${(2 * need.block / 2 ** 20).toFixed(0)} MiB of GPU scratch memory, more than this device allows (${(this.ctx.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB per buffer).`);
+    }
+    return chunk;
+  }
+
+  /** pixels [batch, Cin, S, S] (normalised) → logits [batch, numClasses]. */
+  async forward(pixels: Float32Array, batch: number): Promise<Float32Array> {
+    const c = this.model.config, per = c.inChannels * c.imageSize * c.imageSize;
+    if (!Number.isInteger(batch) || batch < 1 || pixels.length !== batch * per) {
+      throw new ShapeError(`Input has ${pixels.length} values; batch ${batch} of [${c.inChannels}, ${c.imageSize}, ${c.imageSize}] needs ${batch * per}.`);
+    }
+    const logits = new Float32Array(batch * c.numClasses);
+    const chunk = this.maxChunk();
+    for (let start = 0; start < batch; start += chunk) {
+      const b = Math.min(chunk, batch - start);
+      const out = await this.forwardChunk(pixels.subarray(start * per, (start + b) * per), b);
+      logits.set(out, start * c.numClasses);
+    }
+    return logits;
+  }
+
+  private async forwardChunk(pixels: Float32Array, batch: number): Promise<Float32Array> {
+    const { ctx, weights: w } = this, c = this.model.config;
+    const image = uploadTensor(ctx, pixels, [batch, c.inChannels, c.imageSize, c.imageSize], 'image');
+    let enc = ctx.device.createCommandEncoder({ label: 'embed' });
+    let x = patchEmbed(ctx, enc, image, w.patchW, w.patchB, w.prefix, w.posEmbed, c.patch);
+    releaseTensor(ctx, image);
+    ctx.pool.submit(enc);
+    for (const blk of w.blocks) {
+      enc = ctx.device.createCommandEncoder({ label: 'block' });
+      const next = this.recordBlock(enc, blk, x, batch);
+      releaseTensor(ctx, x);
+      ctx.pool.submit(enc);
+      x = next;
+    }
+    enc = ctx.device.createCommandEncoder({ label: 'head' });
+    const logits = poolHead(ctx, enc, x, w.normGamma, w.normBeta, w.headW, w.headB, { batch, eps: c.lnEps, dist: w.headDist });
+    releaseTensor(ctx, x);
+    ctx.pool.submit(enc);
+    const out = await readTensor(ctx, logits);
+    releaseTensor(ctx, logits);
+    ctx.pool.recycle();
+    return out;
+  }
+
+  /** x ← x + proj(attn(LN1 x)); x ← x + fc2(gelu(fc1(LN2 x))). Returns the new residual stream. */
+  private recordBlock(enc: GPUCommandEncoder, blk: GpuBlock, x: GpuTensor, batch: number): GpuTensor {
+    const ctx = this.ctx, c = this.model.config;
+    const h1 = layerNorm(ctx, enc, x, blk.ln1Gamma, blk.ln1Beta, c.lnEps);
+    const qkv = matmul(ctx, enc, h1, blk.qkvW, blk.qkvB);
+    releaseTensor(ctx, h1);
+    const att = attention(ctx, enc, qkv, { batch, heads: c.heads });
+    releaseTensor(ctx, qkv);
+    const x2 = matmul(ctx, enc, att.out, blk.projW, blk.projB, { epilogue: 'residual', residual: x });
+    releaseTensor(ctx, att.out);
+    const h2 = layerNorm(ctx, enc, x2, blk.ln2Gamma, blk.ln2Beta, c.lnEps);
+    const f = matmul(ctx, enc, h2, blk.fc1W, blk.fc1B, { epilogue: c.gelu === 'tanh' ? 'gelu-tanh' : 'gelu-erf' });
+    releaseTensor(ctx, h2);
+    const x3 = matmul(ctx, enc, f, blk.fc2W, blk.fc2B, { epilogue: 'residual', residual: x2 });
+    releaseTensor(ctx, f);
+    releaseTensor(ctx, x2);
+    return x3;
+  }
+
+  dispose(): void {
+    this.weights.dispose();
+  }
+}
