@@ -57,3 +57,8 @@ export class UsageError extends AdfqError {
 export class CancelledError extends AdfqError {
   constructor(message = 'Cancelled.') { super('cancelled', message); }
 }
+
+/** A bug in the engine itself (a buffer released twice, a kernel used wrongly); not the user's input. */
+export class InternalError extends AdfqError {
+  constructor(message: string) { super('internal', message); }
+}

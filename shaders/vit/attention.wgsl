@@ -1,0 +1,105 @@
+// attention.wgsl: multi-head self-attention from a fused qkv matrix, in two entry points.
+//   scores_softmax: P[b, h, i, :] = softmax(scale · q_i · Kᵀ) (row max subtracted before exp)
+//   weighted_sum:   out[b·N + i, h·hd + d] = Σ_j P[b, h, i, j] · v[j, d]
+// qkv is [B·N, 3·dim] with columns q (head h at h·hd ..), then k, then v; out is [B·N, dim].
+// P doubles as the scratch between the two passes and as the attention-map output for statistics.
+// Ownership: one workgroup per query row (b, h, i), linear id = (b·H + h)·N + i, folded over x/y/z.
+//   scores_softmax: WG threads stride over the keys j; two shared-memory reductions (max, sum).
+//   weighted_sum: thread t owns dim d = t % hd of key slice t / hd (WG/hd slices, WG >= hd);
+//   the slices' partial sums are added through shared memory.
+// Bindings: 0 qkv, 1 probs [B, H, N, N], 2 out [B·N, dim], 3 params.
+
+struct Params {
+  batch: u32,
+  tokens: u32,
+  heads: u32,
+  head_dim: u32,
+  scale: f32,
+}
+
+@group(0) @binding(0) var<storage, read> qkv: array<f32>;
+@group(0) @binding(1) var<storage, read_write> probs: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+override WG: u32 = 64;              // power of two, >= head_dim for weighted_sum
+override MAX_HEAD_DIM: u32 = 256;
+var<workgroup> q_row: array<f32, MAX_HEAD_DIM>;
+var<workgroup> partial: array<f32, WG>;
+
+fn reduce(v: f32, li: u32, is_max: bool) -> f32 {
+  partial[li] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (li < s) {
+      if (is_max) { partial[li] = max(partial[li], partial[li + s]); } else { partial[li] += partial[li + s]; }
+    }
+    workgroupBarrier();
+  }
+  let r = partial[0];
+  workgroupBarrier();
+  return r;
+}
+
+@compute @workgroup_size(WG)
+fn scores_softmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                  @builtin(local_invocation_index) li: u32) {
+  let row = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+  let n = params.tokens;
+  if (row >= params.batch * params.heads * n) { return; }
+  let i = row % n;
+  let h = (row / n) % params.heads;
+  let b = row / (n * params.heads);
+  let hd = params.head_dim;
+  let stride = 3u * params.heads * hd;
+  let q_base = (b * n + i) * stride + h * hd;
+  let k_base = b * n * stride + params.heads * hd + h * hd;  // column of k for head h, token 0
+  for (var d = li; d < hd; d += WG) { q_row[d] = qkv[q_base + d] * params.scale; }
+  workgroupBarrier();
+
+  let p_base = row * n;
+  var m = -3.402823466e+38f;  // -FLT_MAX: a real number, so exp(s - m) never sees inf - inf
+  for (var j = li; j < n; j += WG) {
+    var s = 0.0;
+    for (var d = 0u; d < hd; d++) { s = fma(q_row[d], qkv[k_base + j * stride + d], s); }
+    probs[p_base + j] = s;
+    m = max(m, s);
+  }
+  let row_max = reduce(m, li, true);
+  var sum = 0.0;
+  for (var j = li; j < n; j += WG) {
+    let e = exp(probs[p_base + j] - row_max);  // this thread wrote probs[p_base + j] itself
+    probs[p_base + j] = e;
+    sum += e;
+  }
+  let inv = 1.0 / reduce(sum, li, false);
+  for (var j = li; j < n; j += WG) { probs[p_base + j] *= inv; }
+}
+
+@compute @workgroup_size(WG)
+fn weighted_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                @builtin(local_invocation_index) li: u32) {
+  let row = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+  let n = params.tokens;
+  if (row >= params.batch * params.heads * n) { return; }
+  let i = row % n;
+  let h = (row / n) % params.heads;
+  let b = row / (n * params.heads);
+  let hd = params.head_dim;
+  let stride = 3u * params.heads * hd;
+  let v_base = b * n * stride + 2u * params.heads * hd + h * hd;
+  let slices = WG / hd;
+  let d = li % hd;
+  let slice = li / hd;
+  var acc = 0.0;
+  if (slice < slices) {
+    for (var j = slice; j < n; j += slices) { acc = fma(probs[row * n + j], qkv[v_base + j * stride + d], acc); }
+  }
+  partial[li] = acc;
+  workgroupBarrier();
+  if (li < hd) {
+    var total = 0.0;
+    for (var s = 0u; s < slices; s++) { total += partial[s * hd + li]; }
+    out[(b * n + i) * params.heads * hd + h * hd + li] = total;
+  }
+}

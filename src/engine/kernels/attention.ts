@@ -1,0 +1,53 @@
+/** Multi-head self-attention on the GPU (shaders/vit/attention.wgsl): softmax(q·kᵀ·scale)·v per head. */
+import src from '../../../shaders/vit/attention.wgsl?raw';
+import { ShapeError } from '../errors.ts';
+import type { GpuContext } from '../gpu/device.ts';
+import { Kernel } from '../gpu/kernel.ts';
+import { allocTensor, expectShape, releaseTensor, type GpuTensor } from '../gpu/tensor.ts';
+
+export const attentionKernel = new Kernel({
+  name: 'attention',
+  code: src,
+  bindings: [{ name: 'qkv', kind: 'read' }, { name: 'probs', kind: 'read_write' }, { name: 'out', kind: 'read_write' }],
+  params: [['batch', 'u32'], ['tokens', 'u32'], ['heads', 'u32'], ['head_dim', 'u32'], ['scale', 'f32']],
+});
+
+const MAX_HEAD_DIM = 256;
+
+export interface AttentionOptions {
+  batch: number;
+  heads: number;
+  /** Defaults to head_dim^-0.5. */
+  scale?: number;
+  /** Keep the attention probabilities [B, heads, N, N] and return them (otherwise scratch, released). */
+  keepProbs?: boolean;
+  out?: GpuTensor;
+}
+
+/** Records attention over qkv [B·N, 3·dim]; returns out [B·N, dim] and, when asked, probs [B, heads, N, N]. */
+export function attention(ctx: GpuContext, encoder: GPUCommandEncoder, qkv: GpuTensor,
+                          o: AttentionOptions): { out: GpuTensor; probs?: GpuTensor } {
+  const s = expectShape('attention', 'qkv', qkv, ['rows', 'width']);
+  const { batch, heads } = o;
+  if (!(batch > 0) || s.rows % batch !== 0) throw new ShapeError(`attention: ${s.rows} qkv rows do not split into batch ${batch}.`);
+  if (!(heads > 0) || s.width % (3 * heads) !== 0) throw new ShapeError(`attention: qkv width ${s.width} is not 3 × heads (${heads}) × head_dim.`);
+  const tokens = s.rows / batch;
+  const headDim = s.width / (3 * heads);
+  if (headDim > MAX_HEAD_DIM) throw new ShapeError(`attention: head_dim ${headDim} exceeds the supported ${MAX_HEAD_DIM}.`);
+  const out = o.out ?? allocTensor(ctx, [s.rows, heads * headDim], 'attention.out');
+  expectShape('attention', 'out', out, [s.rows, heads * headDim]);
+  const probs = allocTensor(ctx, [batch, heads, tokens, tokens], 'attention.probs');
+  // One thread per head dim in weighted_sum needs WG >= head_dim; 64 keeps short rows busy too.
+  const wg = Math.max(64, 2 ** Math.ceil(Math.log2(headDim)));
+  const common = {
+    overrides: { WG: wg, MAX_HEAD_DIM },
+    buffers: [qkv.buffer, probs.buffer, out.buffer],
+    params: { batch, tokens, heads, head_dim: headDim, scale: o.scale ?? 1 / Math.sqrt(headDim) },
+    workgroups: batch * heads * tokens,
+  };
+  attentionKernel.run(ctx, encoder, { ...common, entry: 'scores_softmax' });
+  attentionKernel.run(ctx, encoder, { ...common, entry: 'weighted_sum' });
+  if (o.keepProbs) return { out, probs };
+  releaseTensor(ctx, probs);  // reused only after this encoder is submitted
+  return { out };
+}

@@ -1,0 +1,19 @@
+/** The flat table of GPU kernels: one wrapper per shaders/vit/<name>.wgsl (checked by tests/kernels-bindings.test.ts). */
+import type { Kernel } from '../gpu/kernel.ts';
+import { addKernel } from './add.ts';
+import { attentionKernel } from './attention.ts';
+import { layerNormKernel } from './layer-norm.ts';
+import { matmulKernel } from './matmul.ts';
+import { patchEmbedKernel } from './patch-embed.ts';
+import { poolHeadKernel } from './pool-head.ts';
+
+export { add } from './add.ts';
+export { attention, type AttentionOptions } from './attention.ts';
+export { layerNorm } from './layer-norm.ts';
+export { matmul, type Epilogue, type MatmulOptions, type MatmulTiling } from './matmul.ts';
+export { patchEmbed } from './patch-embed.ts';
+export { poolHead, type PoolHeadOptions } from './pool-head.ts';
+
+export const ALL_KERNELS: readonly Kernel[] = [
+  addKernel, attentionKernel, layerNormKernel, matmulKernel, patchEmbedKernel, poolHeadKernel,
+];

@@ -1,0 +1,57 @@
+/** Linear layer on the GPU: Y = X·W + b with an optional fused GELU or residual add (shaders/vit/matmul.wgsl). */
+import src from '../../../shaders/vit/matmul.wgsl?raw';
+import { ShapeError } from '../errors.ts';
+import type { GpuContext } from '../gpu/device.ts';
+import { Kernel } from '../gpu/kernel.ts';
+import { allocTensor, expectShape, type GpuTensor } from '../gpu/tensor.ts';
+
+export const matmulKernel = new Kernel({
+  name: 'matmul',
+  code: src,
+  bindings: [
+    { name: 'x', kind: 'read' }, { name: 'w', kind: 'read' }, { name: 'bias', kind: 'read' },
+    { name: 'residual', kind: 'read' }, { name: 'y', kind: 'read_write' },
+  ],
+  params: [['m', 'u32'], ['n', 'u32'], ['k', 'u32']],
+});
+
+export type Epilogue = 'none' | 'gelu-erf' | 'gelu-tanh' | 'residual';
+const EPILOGUE_CODE: Record<Epilogue, number> = { none: 0, 'gelu-erf': 1, 'gelu-tanh': 2, residual: 3 };
+
+/** Workgroup shape; the tile is 4·wgY rows × 4·wgX columns. 16×16 suits most desktop GPUs. */
+export interface MatmulTiling { wgX: number; wgY: number; tileK: number }
+export const DEFAULT_TILING: MatmulTiling = { wgX: 16, wgY: 16, tileK: 16 };
+
+export interface MatmulOptions {
+  epilogue?: Epilogue;
+  /** Required for epilogue 'residual': R[M, N], added after the bias. Must not be `out`. */
+  residual?: GpuTensor;
+  /** Write here instead of a fresh pooled tensor. */
+  out?: GpuTensor;
+  tiling?: MatmulTiling;
+}
+
+/** Records Y[M,N] = X[M,K]·W[K,N] + bias[N] (+ epilogue) on `encoder`; returns Y. */
+export function matmul(ctx: GpuContext, encoder: GPUCommandEncoder, x: GpuTensor, w: GpuTensor, bias: GpuTensor,
+                       options: MatmulOptions = {}): GpuTensor {
+  const s = expectShape('matmul', 'x', x, ['M', 'K']);
+  expectShape('matmul', 'w', w, ['K', 'N'], s);
+  expectShape('matmul', 'bias', bias, ['N'], s);
+  const epilogue = options.epilogue ?? 'none';
+  if ((epilogue === 'residual') !== (options.residual !== undefined)) {
+    throw new ShapeError('matmul: pass a residual tensor exactly when the epilogue is "residual".');
+  }
+  if (options.residual) expectShape('matmul', 'residual', options.residual, ['M', 'N'], s);
+  const y = options.out ?? allocTensor(ctx, [s.M, s.N], 'matmul.y');
+  expectShape('matmul', 'out', y, ['M', 'N'], s);
+  if (options.residual?.buffer === y.buffer) throw new ShapeError('matmul: the residual cannot also be the output; use another buffer.');
+  const t = options.tiling ?? DEFAULT_TILING;
+  const tiles = Math.ceil(s.M / (4 * t.wgY)) * Math.ceil(s.N / (4 * t.wgX));
+  matmulKernel.run(ctx, encoder, {
+    overrides: { WG_X: t.wgX, WG_Y: t.wgY, TILE_K: t.tileK, EPILOGUE: EPILOGUE_CODE[epilogue] },
+    buffers: [x.buffer, w.buffer, bias.buffer, (options.residual ?? bias).buffer, y.buffer],
+    params: { m: s.M, n: s.N, k: s.K },
+    workgroups: tiles,
+  });
+  return y;
+}

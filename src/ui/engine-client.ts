@@ -1,0 +1,58 @@
+/** The page's side of the worker protocol: each request becomes a promise; progress arrives by callback. */
+import type { EvalResult } from '../engine/eval/evaluate.ts';
+import type { PreprocessSpec } from '../engine/image/transform.ts';
+import type { ErrorInfo, LoadedModel, Request, Response, WorkerImage } from '../worker/protocol.ts';
+
+export class EngineRequestError extends Error {
+  constructor(readonly info: ErrorInfo) { super(info.message); }
+}
+
+type Pending = { resolve(r: Response): void; reject(e: Error): void; onProgress?(done: number, total: number): void };
+
+export class EngineClient {
+  private readonly worker: Worker;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(onDeviceLost: (e: ErrorInfo) => void) {
+    this.worker = new Worker(new URL('../worker/engine-worker.ts', import.meta.url), { type: 'module' });
+    this.worker.onmessage = (ev: MessageEvent<Response>) => {
+      const msg = ev.data;
+      if (msg.kind === 'device-lost') { onDeviceLost(msg.error); return; }
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      if (msg.kind === 'progress') { p.onProgress?.(msg.done, msg.total); return; }
+      this.pending.delete(msg.id);
+      if (msg.kind === 'error') p.reject(new EngineRequestError(msg.error));
+      else p.resolve(msg);
+    };
+  }
+
+  private request<K extends Response['kind']>(req: Omit<Request, 'id'>, onProgress?: Pending['onProgress'],
+                                              transfer: Transferable[] = []): { id: number; done: Promise<Extract<Response, { kind: K }>> } {
+    const id = this.nextId++;
+    const done = new Promise<Extract<Response, { kind: K }>>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as Pending['resolve'], reject, onProgress });
+    });
+    this.worker.postMessage({ ...req, id } as Request, transfer);
+    return { id, done };
+  }
+
+  async init(): Promise<{ adapter: string; isSoftware: boolean }> {
+    const r = await this.request<'ready'>({ kind: 'init' }).done;
+    return { adapter: r.adapter, isSoftware: r.isSoftware };
+  }
+
+  async loadModel(name: string, bytes: Uint8Array): Promise<LoadedModel> {
+    return (await this.request<'model'>({ kind: 'load-model', name, bytes } as Omit<Request, 'id'>).done).model;
+  }
+
+  evaluate(images: WorkerImage[], spec: PreprocessSpec, batchSize: number,
+           onProgress: (done: number, total: number) => void): { cancel(): void; done: Promise<EvalResult> } {
+    const r = this.request<'eval-result'>({ kind: 'evaluate', images, spec, batchSize } as Omit<Request, 'id'>, onProgress);
+    return {
+      cancel: () => this.worker.postMessage({ kind: 'cancel', id: 0, target: r.id } satisfies Request),
+      done: r.done.then((m) => m.result),
+    };
+  }
+}

@@ -1,0 +1,67 @@
+/// <reference lib="webworker" />
+/**
+ * The engine in a Web Worker, so the page never freezes while the GPU works. One request at a time
+ * per kind; `cancel` aborts a running evaluation between batches.
+ */
+import { Engine } from '../engine/engine.ts';
+import { AdfqError } from '../engine/errors.ts';
+import { evaluate } from '../engine/eval/evaluate.ts';
+import type { ErrorInfo, Request, Response } from './protocol.ts';
+
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+let engine: Engine | null = null;
+const running = new Map<number, AbortController>();
+
+function post(msg: Response): void { scope.postMessage(msg); }
+
+function errorInfo(e: unknown): ErrorInfo {
+  if (e instanceof AdfqError) return { code: e.code, message: e.message };
+  return { code: 'internal', message: `Internal error: ${(e as Error)?.message ?? String(e)}` };
+}
+
+async function handle(req: Request): Promise<void> {
+  switch (req.kind) {
+    case 'init': {
+      engine ??= await Engine.create({
+        onLost: (err) => { engine = null; post({ kind: 'device-lost', id: 0, error: errorInfo(err) }); },
+      });
+      post({ kind: 'ready', id: req.id, adapter: engine.adapterInfo, isSoftware: engine.gpu.isSoftware });
+      return;
+    }
+    case 'load-model': {
+      const e = requireEngine();
+      const warnings: string[] = [];
+      const summary = e.loadModel(req.bytes, (m) => warnings.push(m));
+      post({ kind: 'model', id: req.id, model: { name: req.name, summary, labels: e.model.config.labels, warnings } });
+      return;
+    }
+    case 'evaluate': {
+      const e = requireEngine();
+      const abort = new AbortController();
+      running.set(req.id, abort);
+      try {
+        const result = await evaluate({
+          sources: req.images.map((im) => ({ name: im.name, label: im.label, load: async () => im.bytes })),
+          predict: e.predict, spec: req.spec, numClasses: e.model.config.numClasses, batchSize: req.batchSize,
+          signal: abort.signal, onProgress: (done, total) => post({ kind: 'progress', id: req.id, done, total }),
+        });
+        post({ kind: 'eval-result', id: req.id, result });
+      } finally {
+        running.delete(req.id);
+      }
+      return;
+    }
+    case 'cancel':
+      running.get(req.target)?.abort();
+      return;
+  }
+}
+
+function requireEngine(): Engine {
+  if (!engine) throw new AdfqError('no-engine', 'The GPU engine is not ready (it failed to start or the device was lost). Reload the page.');
+  return engine;
+}
+
+scope.onmessage = (ev: MessageEvent<Request>) => {
+  handle(ev.data).catch((e) => post({ kind: 'error', id: ev.data.id, error: errorInfo(e) }));
+};
