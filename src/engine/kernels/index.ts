@@ -1,4 +1,7 @@
-/** The flat table of GPU kernels: one wrapper per shaders/vit/<name>.wgsl (checked by tests/kernels-bindings.test.ts). */
+/**
+ * The flat table of GPU kernels: one wrapper per shaders/vit/<name>.wgsl here and per shaders/stats/<name>.wgsl
+ * in stats/ (checked by tests/kernels-bindings.test.ts).
+ */
 import type { Kernel } from '../gpu/kernel.ts';
 import { addKernel } from './add.ts';
 import { attentionKernel } from './attention.ts';
@@ -6,6 +9,7 @@ import { layerNormKernel } from './layer-norm.ts';
 import { matmulKernel } from './matmul.ts';
 import { patchEmbedKernel } from './patch-embed.ts';
 import { poolHeadKernel } from './pool-head.ts';
+import { STATS_KERNELS } from './stats/index.ts';
 
 export { add } from './add.ts';
 export { attention, type AttentionOptions } from './attention.ts';
@@ -13,7 +17,8 @@ export { layerNorm } from './layer-norm.ts';
 export { matmul, type Epilogue, type MatmulOptions, type MatmulTiling } from './matmul.ts';
 export { patchEmbed } from './patch-embed.ts';
 export { poolHead, type PoolHeadOptions } from './pool-head.ts';
+export * from './stats/index.ts';
 
 export const ALL_KERNELS: readonly Kernel[] = [
-  addKernel, attentionKernel, layerNormKernel, matmulKernel, patchEmbedKernel, poolHeadKernel,
+  addKernel, attentionKernel, layerNormKernel, matmulKernel, patchEmbedKernel, poolHeadKernel, ...STATS_KERNELS,
 ];
