@@ -10,7 +10,7 @@ import type { ViTModel } from './vit/description.ts';
 import { summarize, type ModelSummary } from './vit/summary.ts';
 
 export class Engine {
-  private runner: ViTRunner | null = null;
+  private current: ViTRunner | null = null;
 
   private constructor(readonly gpu: GpuContext) {}
 
@@ -28,25 +28,33 @@ export class Engine {
 
   useModel(model: ViTModel): ModelSummary {
     const runner = new ViTRunner(this.gpu, model);
-    this.runner?.dispose();
-    this.runner = runner;
+    this.current?.dispose();
+    this.current = runner;
     return summarize(model);
   }
 
   get model(): ViTModel {
-    if (!this.runner) throw new UsageError('No model is loaded.');
-    return this.runner.model;
+    return this.requireRunner().model;
+  }
+
+  /** The loaded model's GPU runner (for statistics and, later, quantization). */
+  get runner(): ViTRunner {
+    return this.requireRunner();
+  }
+
+  private requireRunner(): ViTRunner {
+    if (!this.current) throw new UsageError('No model is loaded.');
+    return this.current;
   }
 
   /** pixels [batch, C, S, S] → logits [batch, classes]. */
   predict = (pixels: Float32Array, batch: number): Promise<Float32Array> => {
-    if (!this.runner) throw new UsageError('No model is loaded.');
-    return this.runner.forward(pixels, batch);
+    return this.requireRunner().forward(pixels, batch);
   };
 
   dispose(): void {
-    this.runner?.dispose();
-    this.runner = null;
+    this.current?.dispose();
+    this.current = null;
     this.gpu.dispose();
   }
 }

@@ -6,11 +6,14 @@
 import { Engine } from '../engine/engine.ts';
 import { AdfqError } from '../engine/errors.ts';
 import { evaluate } from '../engine/eval/evaluate.ts';
+import { collectStats, type StatsCollection } from '../engine/stats/collect-stats.ts';
 import type { ErrorInfo, Request, Response } from './protocol.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 let engine: Engine | null = null;
 const running = new Map<number, AbortController>();
+/** The last statistics collection; one site's full statistics are sent on request. */
+let stats: StatsCollection | null = null;
 
 function post(msg: Response): void { scope.postMessage(msg); }
 
@@ -49,6 +52,28 @@ async function handle(req: Request): Promise<void> {
       } finally {
         running.delete(req.id);
       }
+      return;
+    }
+    case 'collect-stats': {
+      const e = requireEngine();
+      const abort = new AbortController();
+      running.set(req.id, abort);
+      try {
+        stats = await collectStats({
+          runner: e.runner, sources: req.images.map((im) => ({ name: im.name, label: im.label, load: async () => im.bytes })),
+          spec: req.spec, batchSize: req.batchSize, settings: req.settings, signal: abort.signal,
+          onProgress: (done, total, phase) => post({ kind: 'progress', id: req.id, done, total, phase }),
+        });
+        post({ kind: 'stats-summary', id: req.id, summary: stats.summary });
+      } finally {
+        running.delete(req.id);
+      }
+      return;
+    }
+    case 'site-stats': {
+      const site = stats?.site(req.site);
+      if (!site) throw new AdfqError('no-stats', 'No statistics recorded for that block and tensor yet; record statistics first.');
+      post({ kind: 'site-stats', id: req.id, stats: site });
       return;
     }
     case 'cancel':

@@ -1,17 +1,14 @@
 /**
  * Evaluation loop shared by the CLI, the studio's worker and the benchmarks: load → preprocess → batch →
  * predict → top-k. Any `predict` works (our GPU runner, the CPU twin, onnxruntime), so accuracies are
- * compared on exactly the same tensors. A bad image is skipped and listed; it never stops the run.
+ * compared on exactly the same tensors.
  */
-import { AdfqError, CancelledError } from '../errors.ts';
-import { imageBytesToTensor, type PreprocessSpec } from '../image/index.ts';
+import { CancelledError } from '../errors.ts';
+import type { PreprocessSpec } from '../image/index.ts';
+import { imageBatches, type ImageSource, type SkippedImage } from './image-batches.ts';
 import { accuracy, predictionsFromLogits, type Accuracy, type Prediction } from './metrics.ts';
 
-export interface ImageSource {
-  name: string;
-  label: number | null;
-  load(): Promise<Uint8Array>;
-}
+export type { ImageSource, SkippedImage } from './image-batches.ts';
 
 export type PredictFn = (pixels: Float32Array, batch: number) => Promise<Float32Array>;
 
@@ -25,8 +22,6 @@ export interface EvaluateOptions {
   signal?: AbortSignal;
 }
 
-export interface SkippedImage { name: string; reason: string }
-
 export interface EvalResult extends Accuracy {
   predictions: Prediction[];
   skipped: SkippedImage[];
@@ -35,30 +30,15 @@ export interface EvalResult extends Accuracy {
 
 export async function evaluate(o: EvaluateOptions): Promise<EvalResult> {
   const started = performance.now();
-  const channels = o.spec.channels ?? 3;
-  const per = channels * o.spec.imageSize * o.spec.imageSize;
   const predictions: Prediction[] = [];
   const skipped: SkippedImage[] = [];
-  for (let start = 0; start < o.sources.length; start += o.batchSize) {
-    if (o.signal?.aborted) throw new CancelledError('Evaluation cancelled.');
-    const group = o.sources.slice(start, start + o.batchSize);
-    const tensors: Float32Array[] = [];
-    const kept: ImageSource[] = [];
-    for (const src of group) {
-      try {
-        tensors.push(imageBytesToTensor(await src.load(), src.name, o.spec));
-        kept.push(src);
-      } catch (e) {
-        skipped.push({ name: src.name, reason: e instanceof AdfqError ? e.message : `could not be read (${String(e)})` });
-      }
+  for await (const b of imageBatches(o.sources, o.spec, o.batchSize, skipped, o.signal)) {
+    if (b.kept.length) {
+      const logits = await o.predict(b.pixels, b.kept.length);
+      predictions.push(...predictionsFromLogits(logits, b.kept.map((s) => s.name), b.kept.map((s) => s.label), o.numClasses));
     }
-    if (kept.length) {
-      const pixels = new Float32Array(kept.length * per);
-      tensors.forEach((t, i) => pixels.set(t, i * per));
-      const logits = await o.predict(pixels, kept.length);
-      predictions.push(...predictionsFromLogits(logits, kept.map((s) => s.name), kept.map((s) => s.label), o.numClasses));
-    }
-    o.onProgress?.(Math.min(start + o.batchSize, o.sources.length), o.sources.length);
+    o.onProgress?.(b.consumed, o.sources.length);
   }
+  if (o.signal?.aborted) throw new CancelledError('Evaluation cancelled.');
   return { ...accuracy(predictions), predictions, skipped, seconds: (performance.now() - started) / 1000 };
 }

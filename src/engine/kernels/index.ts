@@ -9,6 +9,7 @@ import { layerNormKernel } from './layer-norm.ts';
 import { matmulKernel } from './matmul.ts';
 import { patchEmbedKernel } from './patch-embed.ts';
 import { poolHeadKernel } from './pool-head.ts';
+import { sliceColsKernel } from './slice-cols.ts';
 import { STATS_KERNELS } from './stats/index.ts';
 
 export { add } from './add.ts';
@@ -17,8 +18,9 @@ export { layerNorm } from './layer-norm.ts';
 export { matmul, type Epilogue, type MatmulOptions, type MatmulTiling } from './matmul.ts';
 export { patchEmbed } from './patch-embed.ts';
 export { poolHead, type PoolHeadOptions } from './pool-head.ts';
+export { sliceCols } from './slice-cols.ts';
 export * from './stats/index.ts';
 
 export const ALL_KERNELS: readonly Kernel[] = [
-  addKernel, attentionKernel, layerNormKernel, matmulKernel, patchEmbedKernel, poolHeadKernel, ...STATS_KERNELS,
+  addKernel, attentionKernel, layerNormKernel, matmulKernel, patchEmbedKernel, poolHeadKernel, sliceColsKernel, ...STATS_KERNELS,
 ];

@@ -6,7 +6,8 @@
 import { OutOfMemoryError, ShapeError } from '../errors.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { readTensor, releaseTensor, uploadTensor, type GpuTensor } from '../gpu/tensor.ts';
-import { attention, layerNorm, matmul, patchEmbed, poolHead } from '../kernels/index.ts';
+import { attention, layerNorm, matmul, patchEmbed, poolHead, sliceCols } from '../kernels/index.ts';
+import type { SiteId } from '../stats/types.ts';
 import type { ViTConfig, ViTModel } from '../vit/description.ts';
 import { GpuViTWeights, type GpuBlock } from './vit-weights-gpu.ts';
 
@@ -19,6 +20,13 @@ export function activationBytesPerImage(c: ViTConfig): { block: number; largest:
   const probs = c.heads * n * n * f, fc1 = n * c.mlpDim * f, qkv = n * 3 * c.dim * f, tok = n * c.dim * f;
   return { block: 5 * tok + qkv + probs + fc1, largest: Math.max(probs, fc1, qkv) };
 }
+
+/**
+ * Called with each recorded activation while a block is recorded, on the block's encoder, before the
+ * tensor is released: record statistics dispatches on `enc`; never keep `t` beyond the call.
+ * Attention probabilities arrive as [B, heads, N, N].
+ */
+export type ActivationTap = (site: SiteId, t: GpuTensor, enc: GPUCommandEncoder) => void;
 
 export class ViTRunner {
   readonly weights: GpuViTWeights;
@@ -40,7 +48,7 @@ export class ViTRunner {
   }
 
   /** pixels [batch, Cin, S, S] (normalised) → logits [batch, numClasses]. */
-  async forward(pixels: Float32Array, batch: number): Promise<Float32Array> {
+  async forward(pixels: Float32Array, batch: number, tap?: ActivationTap): Promise<Float32Array> {
     const c = this.model.config, per = c.inChannels * c.imageSize * c.imageSize;
     if (!Number.isInteger(batch) || batch < 1 || pixels.length !== batch * per) {
       throw new ShapeError(`Input has ${pixels.length} values; batch ${batch} of [${c.inChannels}, ${c.imageSize}, ${c.imageSize}] needs ${batch * per}.`);
@@ -49,22 +57,22 @@ export class ViTRunner {
     const chunk = this.maxChunk();
     for (let start = 0; start < batch; start += chunk) {
       const b = Math.min(chunk, batch - start);
-      const out = await this.forwardChunk(pixels.subarray(start * per, (start + b) * per), b);
+      const out = await this.forwardChunk(pixels.subarray(start * per, (start + b) * per), b, tap);
       logits.set(out, start * c.numClasses);
     }
     return logits;
   }
 
-  private async forwardChunk(pixels: Float32Array, batch: number): Promise<Float32Array> {
+  private async forwardChunk(pixels: Float32Array, batch: number, tap?: ActivationTap): Promise<Float32Array> {
     const { ctx, weights: w } = this, c = this.model.config;
     const image = uploadTensor(ctx, pixels, [batch, c.inChannels, c.imageSize, c.imageSize], 'image');
     let enc = ctx.device.createCommandEncoder({ label: 'embed' });
     let x = patchEmbed(ctx, enc, image, w.patchW, w.patchB, w.prefix, w.posEmbed, c.patch);
     releaseTensor(ctx, image);
     ctx.pool.submit(enc);
-    for (const blk of w.blocks) {
-      enc = ctx.device.createCommandEncoder({ label: 'block' });
-      const next = this.recordBlock(enc, blk, x, batch);
+    for (const [i, blk] of w.blocks.entries()) {
+      enc = ctx.device.createCommandEncoder({ label: `block ${i}` });
+      const next = this.recordBlock(enc, blk, x, batch, tap && ((kind, t) => tap({ block: i, kind }, t, enc)));
       releaseTensor(ctx, x);
       ctx.pool.submit(enc);
       x = next;
@@ -80,22 +88,40 @@ export class ViTRunner {
   }
 
   /** x ← x + proj(attn(LN1 x)); x ← x + fc2(gelu(fc1(LN2 x))). Returns the new residual stream. */
-  private recordBlock(enc: GPUCommandEncoder, blk: GpuBlock, x: GpuTensor, batch: number): GpuTensor {
+  private recordBlock(enc: GPUCommandEncoder, blk: GpuBlock, x: GpuTensor, batch: number,
+                      tap?: (kind: SiteId['kind'], t: GpuTensor) => void): GpuTensor {
     const ctx = this.ctx, c = this.model.config;
     const h1 = layerNorm(ctx, enc, x, blk.ln1Gamma, blk.ln1Beta, c.lnEps);
+    tap?.('qkv-in', h1);
     const qkv = matmul(ctx, enc, h1, blk.qkvW, blk.qkvB);
     releaseTensor(ctx, h1);
-    const att = attention(ctx, enc, qkv, { batch, heads: c.heads });
+    if (tap) this.tapQkv(enc, qkv, tap);
+    const att = attention(ctx, enc, qkv, { batch, heads: c.heads, keepProbs: tap !== undefined });
     releaseTensor(ctx, qkv);
+    if (att.probs) { tap?.('attn-probs', att.probs); releaseTensor(ctx, att.probs); }
+    tap?.('proj-in', att.out);
     const x2 = matmul(ctx, enc, att.out, blk.projW, blk.projB, { epilogue: 'residual', residual: x });
     releaseTensor(ctx, att.out);
     const h2 = layerNorm(ctx, enc, x2, blk.ln2Gamma, blk.ln2Beta, c.lnEps);
+    tap?.('fc1-in', h2);
     const f = matmul(ctx, enc, h2, blk.fc1W, blk.fc1B, { epilogue: c.gelu === 'tanh' ? 'gelu-tanh' : 'gelu-erf' });
     releaseTensor(ctx, h2);
+    tap?.('fc2-in', f);
     const x3 = matmul(ctx, enc, f, blk.fc2W, blk.fc2B, { epilogue: 'residual', residual: x2 });
     releaseTensor(ctx, f);
     releaseTensor(ctx, x2);
+    tap?.('block-out', x3);
     return x3;
+  }
+
+  /** q, k and v as contiguous [B·N, dim] copies, for statistics only. */
+  private tapQkv(enc: GPUCommandEncoder, qkv: GpuTensor, tap: (kind: SiteId['kind'], t: GpuTensor) => void): void {
+    const dim = this.model.config.dim;
+    (['q', 'k', 'v'] as const).forEach((kind, i) => {
+      const part = sliceCols(this.ctx, enc, qkv, i * dim, dim);
+      tap(kind, part);
+      releaseTensor(this.ctx, part);
+    });
   }
 
   dispose(): void {

@@ -1,0 +1,42 @@
+/**
+ * Images → batches of model input, shared by evaluation and statistics. A bad image is skipped and
+ * listed; it never stops the run. Cancellation is checked between batches.
+ */
+import { AdfqError, CancelledError } from '../errors.ts';
+import { imageBytesToTensor, type PreprocessSpec } from '../image/index.ts';
+
+export interface ImageSource {
+  name: string;
+  label: number | null;
+  load(): Promise<Uint8Array>;
+}
+
+export interface SkippedImage { name: string; reason: string }
+
+export interface ImageBatch {
+  pixels: Float32Array;
+  /** The sources that decoded, in batch order. */
+  kept: ImageSource[];
+  /** Sources consumed so far (kept or skipped), for progress. */
+  consumed: number;
+}
+
+export async function* imageBatches(sources: ImageSource[], spec: PreprocessSpec, batchSize: number,
+                                    skipped: SkippedImage[], signal?: AbortSignal): AsyncGenerator<ImageBatch> {
+  const per = (spec.channels ?? 3) * spec.imageSize * spec.imageSize;
+  for (let start = 0; start < sources.length; start += batchSize) {
+    if (signal?.aborted) throw new CancelledError();
+    const kept: ImageSource[] = [], tensors: Float32Array[] = [];
+    for (const src of sources.slice(start, start + batchSize)) {
+      try {
+        tensors.push(imageBytesToTensor(await src.load(), src.name, spec));
+        kept.push(src);
+      } catch (e) {
+        skipped.push({ name: src.name, reason: e instanceof AdfqError ? e.message : `could not be read (${String(e)})` });
+      }
+    }
+    const pixels = new Float32Array(kept.length * per);
+    tensors.forEach((t, i) => pixels.set(t, i * per));
+    yield { pixels, kept, consumed: Math.min(start + batchSize, sources.length) };
+  }
+}
