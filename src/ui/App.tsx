@@ -1,18 +1,22 @@
-import { EnginePanel } from './panels/EnginePanel.tsx';
-import { ModelPanel } from './panels/ModelPanel.tsx';
 import { DataPanel } from './panels/DataPanel.tsx';
+import { DropZone } from './panels/DropZone.tsx';
+import { EnginePanel } from './panels/EnginePanel.tsx';
 import { EvalPanel } from './panels/EvalPanel.tsx';
+import { ModelPanel } from './panels/ModelPanel.tsx';
+import { StatsPanel } from './panels/StatsPanel.tsx';
 
 export function App() {
   return (
     <div className="studio">
-      <header><h1>adfq-studio</h1><span className="tag">ViT quantization in your browser; nothing leaves this machine</span></header>
+      <header><h1>adfq-studio</h1><span className="tag">ViT quantization in your browser; nothing leaves this machine. Drop a model or image folders anywhere.</span></header>
       <EnginePanel />
+      <DropZone />
       <div className="columns">
         <ModelPanel />
         <DataPanel />
       </div>
       <EvalPanel />
+      <StatsPanel />
     </div>
   );
 }

@@ -2,14 +2,23 @@
 import { assignLabels } from '../engine/data/labels.ts';
 import { parseClassList, type ClassList } from '../engine/data/class-list.ts';
 import { normalizationPreset } from '../engine/image/normalization.ts';
+import type { PreprocessSpec } from '../engine/image/transform.ts';
 import { EngineClient, EngineRequestError } from './engine-client.ts';
-import { patch, useStudio, type DataImage, type PresetName } from './store.ts';
-import type { ErrorInfo } from '../worker/protocol.ts';
+import { initialStatistics, patch, useStudio, type DataImage, type PresetName } from './store.ts';
+import { revokeThumbnails } from './thumbnails.ts';
+import type { ErrorInfo, WorkerImage } from '../worker/protocol.ts';
 
 let client: EngineClient | null = null;
 let cancelRunning: (() => void) | null = null;
+/**
+ * The loaded model's file, kept here (not in the store: it can be hundreds of MB and is no summary) so
+ * "Restart GPU" can upload it again to a fresh device after a device loss.
+ */
+let currentModel: { name: string; bytes: Uint8Array; isDemo: boolean } | null = null;
 
-function asInfo(e: unknown): ErrorInfo {
+export function engineClient(): EngineClient | null { return client; }
+
+export function asInfo(e: unknown): ErrorInfo {
   if (e instanceof EngineRequestError) return e.info;
   return { code: 'internal', message: String((e as Error)?.message ?? e) };
 }
@@ -19,9 +28,12 @@ export async function startEngine(): Promise<void> {
     patch('engine', { status: 'failed', error: { code: 'no-webgpu', message: 'This browser has no WebGPU. Use Chrome or Edge 113+ (on Linux start it with --enable-unsafe-webgpu --enable-features=Vulkan), Safari 26+, or Firefox 141+ on Windows.' } });
     return;
   }
+  client?.terminate();
   client = new EngineClient((error) => {
-    patch('engine', { status: 'failed', error });
+    // Every running request was rejected by the client; the model summary and results stay on screen.
+    patch('engine', { status: 'lost', error });
     patch('evaluation', { running: false });
+    patch('statistics', { running: false });
   });
   try {
     const r = await client.init();
@@ -31,22 +43,40 @@ export async function startEngine(): Promise<void> {
   }
 }
 
+/** After a device loss: a new worker and device, and the current model uploaded again. */
+export async function restartGpu(): Promise<void> {
+  patch('engine', { status: 'starting', error: null });
+  await startEngine();
+  if (currentModel && useStudio.getState().engine.status === 'ready') {
+    await loadModel(currentModel.name, currentModel.bytes, currentModel.isDemo, { keepResults: true });
+  }
+}
+
 /** Loads a model; a rejected file leaves the current model (and its results) in place. */
-export async function loadModel(name: string, bytes: Uint8Array, isDemo = false): Promise<void> {
+export async function loadModel(name: string, bytes: Uint8Array, isDemo = false, o: { keepResults?: boolean } = {}): Promise<void> {
   if (!client) return;
   patch('model', { loading: name, error: null });
   try {
+    // postMessage copies (nothing is transferred), so the kept bytes survive for a restart.
     const loaded = await client.loadModel(name, bytes);
+    currentModel = { name, bytes, isDemo };
     patch('model', { loaded, loading: null, isDemo });
+    if (o.keepResults) return;
     const pre = loaded.summary.preprocessing;
     const preset: PresetName = pre ? 'model' : 'imagenet';
     const norm = pre ?? { ...normalizationPreset('imagenet'), resize: Math.floor(loaded.summary.imageSize / 0.875) };
     patch('preprocessing', { preset, mean: norm.mean, std: norm.std, resize: norm.resize });
-    patch('evaluation', { result: null, done: 0, total: 0, error: null });
+    clearResults();
     await relabel();
   } catch (e) {
     patch('model', { loading: null, error: asInfo(e) });
   }
+}
+
+/** Results belong to one model and one dataset. */
+function clearResults(): void {
+  patch('evaluation', { result: null, done: 0, total: 0, error: null });
+  if (!useStudio.getState().statistics.running) useStudio.setState({ statistics: initialStatistics });
 }
 
 let imagenetList: ClassList | null = null;
@@ -58,19 +88,20 @@ async function classListFor(numClasses: number): Promise<ClassList | null> {
 }
 
 /** Sets the dataset from files with relative paths (folder uploads keep them), labelling by path. */
-export async function setImages(files: { path: string; bytes: Uint8Array }[]): Promise<void> {
+export async function setImages(files: { path: string; bytes: Uint8Array }[], o: { keepResults?: boolean } = {}): Promise<void> {
   const model = useStudio.getState().model.loaded;
   const numClasses = model?.summary.numClasses ?? 1000;
   const labels = assignLabels(files, { classList: await classListFor(numClasses), modelLabels: model?.labels ?? null, numClasses });
   const images: DataImage[] = labels.items.map((it) => ({ name: it.entry.path, label: it.label, bytes: it.entry.bytes! }));
-  patch('data', { images, labelSource: labels.labelSource, warnings: labels.warnings });
-  patch('evaluation', { result: null, done: 0, total: 0, error: null });
+  revokeThumbnails();
+  patch('data', { images, labelSource: labels.labelSource, unknown: labels.unknown, warnings: labels.warnings });
+  if (!o.keepResults) clearResults();
 }
 
 /** Labels depend on the model (its class list): recompute them when the model changes. */
 async function relabel(): Promise<void> {
   const { images } = useStudio.getState().data;
-  if (images.length) await setImages(images.map((im) => ({ path: im.name, bytes: im.bytes })));
+  if (images.length) await setImages(images.map((im) => ({ path: im.name, bytes: im.bytes })), { keepResults: true });
 }
 
 export function setPreset(preset: PresetName): void {
@@ -89,16 +120,27 @@ export function setNormalization(mean: number[], std: number[], resize: number):
   patch('preprocessing', { preset: 'custom', mean, std, resize });
 }
 
-export async function runEvaluation(batchSize = 8): Promise<void> {
+/** The preprocessing the engine applies, from the page's settings and the model's input. */
+export function currentSpec(): PreprocessSpec | null {
   const s = useStudio.getState();
   const model = s.model.loaded;
-  if (!client || !model || s.evaluation.running) return;
+  if (!model) return null;
   const channels = model.summary.inChannels === 1 ? 1 : 3;
   const p = s.preprocessing;
   const fit = (v: number[]) => (v.length === channels ? v : new Array(channels).fill(v[0]));
-  const spec = { resize: p.resize, imageSize: model.summary.imageSize, mean: fit(p.mean), std: fit(p.std), channels: channels as 1 | 3 };
-  // Copies, not transfers: the page keeps its images for thumbnails and later runs.
-  const images = s.data.images.map((im) => ({ name: im.name, label: im.label, bytes: im.bytes.slice() }));
+  return { resize: p.resize, imageSize: model.summary.imageSize, mean: fit(p.mean), std: fit(p.std), channels };
+}
+
+/** Copies, not transfers: the page keeps its images for thumbnails and later runs. */
+export function workerImages(): WorkerImage[] {
+  return useStudio.getState().data.images.map((im) => ({ name: im.name, label: im.label, bytes: im.bytes.slice() }));
+}
+
+export async function runEvaluation(batchSize = 8): Promise<void> {
+  const s = useStudio.getState();
+  const spec = currentSpec();
+  if (!client || !spec || s.evaluation.running) return;
+  const images = workerImages();
   patch('evaluation', { running: true, done: 0, total: images.length, error: null });
   const run = client.evaluate(images, spec, batchSize, (done, total) => patch('evaluation', { done, total }));
   cancelRunning = run.cancel;
@@ -119,9 +161,15 @@ export function cancelEvaluation(): void {
 export async function loadDemo(): Promise<void> {
   const manifest = await (await fetch('/demo/manifest.json')).json() as { model: string; images: string[] };
   const bytes = new Uint8Array(await (await fetch(`/demo/${manifest.model}`)).arrayBuffer());
+  // Whatever the user opened while the demo was downloading wins over the demo.
+  if (userOpened) return;
   await loadModel(`${manifest.model} (demo)`, bytes, true);
   const files = await Promise.all(manifest.images.map(async (path) => ({
     path, bytes: new Uint8Array(await (await fetch(`/demo/images/${path}`)).arrayBuffer()),
   })));
-  await setImages(files);
+  if (!userOpened) await setImages(files);
 }
+
+let userOpened = false;
+/** Called when the user opens or drops files, so a demo still loading does not replace them. */
+export function markUserOpened(): void { userOpened = true; }

@@ -1,13 +1,14 @@
 /** The page's side of the worker protocol: each request becomes a promise; progress arrives by callback. */
 import type { EvalResult } from '../engine/eval/evaluate.ts';
 import type { PreprocessSpec } from '../engine/image/transform.ts';
+import type { SiteId, SiteStats, StatsSettings, StatsSummary } from '../engine/stats/types.ts';
 import type { ErrorInfo, LoadedModel, Request, Response, WorkerImage } from '../worker/protocol.ts';
 
 export class EngineRequestError extends Error {
   constructor(readonly info: ErrorInfo) { super(info.message); }
 }
 
-type Pending = { resolve(r: Response): void; reject(e: Error): void; onProgress?(done: number, total: number): void };
+type Pending = { resolve(r: Response): void; reject(e: Error): void; onProgress?(done: number, total: number, phase?: string): void };
 
 export class EngineClient {
   private readonly worker: Worker;
@@ -18,14 +19,26 @@ export class EngineClient {
     this.worker = new Worker(new URL('../worker/engine-worker.ts', import.meta.url), { type: 'module' });
     this.worker.onmessage = (ev: MessageEvent<Response>) => {
       const msg = ev.data;
-      if (msg.kind === 'device-lost') { onDeviceLost(msg.error); return; }
+      if (msg.kind === 'device-lost') { this.rejectAll(msg.error); onDeviceLost(msg.error); return; }
       const p = this.pending.get(msg.id);
       if (!p) return;
-      if (msg.kind === 'progress') { p.onProgress?.(msg.done, msg.total); return; }
+      if (msg.kind === 'progress') { p.onProgress?.(msg.done, msg.total, msg.phase); return; }
       this.pending.delete(msg.id);
       if (msg.kind === 'error') p.reject(new EngineRequestError(msg.error));
       else p.resolve(msg);
     };
+  }
+
+  /** Ends every waiting request with `error`, so no caller hangs on a worker that cannot answer. */
+  private rejectAll(error: ErrorInfo): void {
+    for (const p of this.pending.values()) p.reject(new EngineRequestError(error));
+    this.pending.clear();
+  }
+
+  /** Stops the worker (and its device); used before a restart. */
+  terminate(): void {
+    this.rejectAll({ code: 'terminated', message: 'The GPU engine was restarted.' });
+    this.worker.terminate();
   }
 
   private request<K extends Response['kind']>(req: Omit<Request, 'id'>, onProgress?: Pending['onProgress'],
@@ -54,5 +67,20 @@ export class EngineClient {
       cancel: () => this.worker.postMessage({ kind: 'cancel', id: 0, target: r.id } satisfies Request),
       done: r.done.then((m) => m.result),
     };
+  }
+
+  /** Records activation statistics of every block over the images (two forward passes). */
+  collectStats(images: WorkerImage[], spec: PreprocessSpec, batchSize: number, settings: StatsSettings,
+               onProgress: (done: number, total: number, phase?: string) => void): { cancel(): void; done: Promise<StatsSummary> } {
+    const r = this.request<'stats-summary'>({ kind: 'collect-stats', images, spec, batchSize, settings } as Omit<Request, 'id'>, onProgress);
+    return {
+      cancel: () => this.worker.postMessage({ kind: 'cancel', id: 0, target: r.id } satisfies Request),
+      done: r.done.then((m) => m.summary),
+    };
+  }
+
+  /** Full statistics of one site from the last collection. */
+  async siteStats(site: SiteId): Promise<SiteStats> {
+    return (await this.request<'site-stats'>({ kind: 'site-stats', site } as Omit<Request, 'id'>).done).stats;
   }
 }

@@ -1,9 +1,12 @@
 /**
- * The studio's one zustand store: summaries only (no GPU handles, no engine objects), a slice per concern.
- * Actions live in actions.ts as plain functions; components read through small selectors.
+ * The studio's one zustand store: summaries only (no GPU handles, no engine objects, no object URLs),
+ * a slice per concern. Actions live in actions.ts / stats-actions.ts as plain functions; components
+ * read through small selectors.
  */
 import { create } from 'zustand';
+import type { UnknownLabel } from '../engine/data/labels.ts';
 import type { EvalResult } from '../engine/eval/evaluate.ts';
+import type { SiteId, SiteStats, StatsSummary } from '../engine/stats/types.ts';
 import type { ErrorInfo, LoadedModel } from '../worker/protocol.ts';
 
 export interface DataImage { name: string; label: number | null; bytes: Uint8Array }
@@ -11,21 +14,32 @@ export interface DataImage { name: string; label: number | null; bytes: Uint8Arr
 export type PresetName = 'model' | 'imagenet' | 'half' | 'custom';
 
 export interface StudioState {
-  engine: { status: 'starting' | 'ready' | 'failed'; adapter: string | null; isSoftware: boolean; error: ErrorInfo | null };
+  /** 'lost': the GPU device went away; the page offers a restart. */
+  engine: { status: 'starting' | 'ready' | 'failed' | 'lost'; adapter: string | null; isSoftware: boolean; error: ErrorInfo | null };
   model: { loaded: LoadedModel | null; loading: string | null; isDemo: boolean; error: ErrorInfo | null };
-  data: { images: DataImage[]; labelSource: string; skippedOnLoad: string[]; warnings: string[] };
+  data: { images: DataImage[]; labelSource: string; unknown: UnknownLabel[]; warnings: string[] };
   preprocessing: { preset: PresetName; mean: number[]; std: number[]; resize: number };
   evaluation: { running: boolean; done: number; total: number; result: EvalResult | null; error: ErrorInfo | null };
-  notices: string[];
+  statistics: {
+    running: boolean; phase: string; done: number; total: number; error: ErrorInfo | null;
+    summary: StatsSummary | null; site: SiteId; siteStats: SiteStats | null; siteError: ErrorInfo | null;
+  };
+  /** Page-level state: the drag overlay and messages about dropped files. */
+  ui: { dragging: boolean; dropNotice: string | null };
 }
+
+export const initialStatistics: StudioState['statistics'] = {
+  running: false, phase: '', done: 0, total: 0, error: null, summary: null, site: { block: 0, kind: 'qkv-in' }, siteStats: null, siteError: null,
+};
 
 export const useStudio = create<StudioState>(() => ({
   engine: { status: 'starting', adapter: null, isSoftware: false, error: null },
   model: { loaded: null, loading: null, isDemo: false, error: null },
-  data: { images: [], labelSource: '', skippedOnLoad: [], warnings: [] },
+  data: { images: [], labelSource: '', unknown: [], warnings: [] },
   preprocessing: { preset: 'model', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], resize: 256 },
   evaluation: { running: false, done: 0, total: 0, result: null, error: null },
-  notices: [],
+  statistics: initialStatistics,
+  ui: { dragging: false, dropNotice: null },
 }));
 
 /** Replaces one slice partially: `patch('evaluation', { running: true })`. */

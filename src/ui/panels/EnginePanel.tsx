@@ -1,7 +1,16 @@
+import { restartGpu } from '../actions.ts';
 import { useStudio } from '../store.ts';
 
 export function EnginePanel() {
   const engine = useStudio((s) => s.engine);
+  if (engine.status === 'lost') {
+    return (
+      <div className="error" role="alert" data-testid="engine-error">
+        The GPU device was lost: {engine.error?.message} The model and results on this page are kept.
+        {' '}<button onClick={() => void restartGpu()} data-testid="restart-gpu">Restart GPU</button>
+      </div>
+    );
+  }
   if (engine.status === 'failed') {
     return <div className="error" role="alert" data-testid="engine-error">{engine.error?.message}</div>;
   }

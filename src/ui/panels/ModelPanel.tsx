@@ -1,4 +1,4 @@
-import { loadModel } from '../actions.ts';
+import { openFiles } from '../drop-actions.ts';
 import { useStudio } from '../store.ts';
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
@@ -6,25 +6,24 @@ const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 export function ModelPanel() {
   const model = useStudio((s) => s.model);
   const s = model.loaded?.summary;
-  const onFile = async (files: FileList | null) => {
-    const f = files?.[0];
-    if (f) await loadModel(f.name, new Uint8Array(await f.arrayBuffer()));
-  };
   return (
     <section className="panel" data-testid="model-panel">
       <h2>Model</h2>
-      <label className="picker">Open an ONNX ViT… <input type="file" accept=".onnx" onChange={(e) => void onFile(e.target.files)} /></label>
-      {model.loading && <p>Loading {model.loading}…</p>}
+      <label className="picker">Open an ONNX ViT (or drop it anywhere)…
+        <input type="file" accept=".onnx" data-testid="model-input"
+               onChange={(e) => { const f = e.target.files?.[0]; if (f) void openFiles([{ path: f.name, file: f }]); }} />
+      </label>
+      {model.loading && <p data-testid="model-loading">Loading {model.loading}…</p>}
       {model.error && <p className="error" role="alert" data-testid="model-error">{model.error.message}</p>}
       {model.loaded && s && (
         <>
           <p className="name" data-testid="model-name">{model.loaded.name}{model.isDemo && ' — Fashion-MNIST ViT with outlier channels (embedded demo)'}</p>
-          <table className="kv"><tbody>
+          <table className="kv" data-testid="model-summary"><tbody>
             <tr><th>family</th><td>{s.family}</td></tr>
             <tr><th>input</th><td>{s.inChannels}×{s.imageSize}×{s.imageSize}, patch {s.patch}, {s.tokens} tokens</td></tr>
             <tr><th>width / depth / heads</th><td data-testid="model-dims">{s.dim} / {s.depth} / {s.heads}</td></tr>
             <tr><th>MLP</th><td>{s.mlpDim}, GELU {s.gelu}</td></tr>
-            <tr><th>classes</th><td>{s.numClasses}</td></tr>
+            <tr><th>classes</th><td>{s.numClasses}{model.loaded.labels ? ' (named in the file)' : ''}</td></tr>
             <tr><th>parameters</th><td>{s.parameters.toLocaleString('en-US')} ({mib(s.weightBytes)})</td></tr>
             <tr><th>GPU memory</th><td>{mib(s.weightBytes)} weights + {mib(s.activationBytesPerImage)} per image in flight</td></tr>
           </tbody></table>
