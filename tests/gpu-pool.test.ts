@@ -105,7 +105,7 @@ describe('dispatch folding', () => {
     const rows = 66_000, cols = 8;
     const x = randomArray(rows * cols, 3), g = randomArray(cols, 4), b = randomArray(cols, 5);
     const y = await record(ctx, (enc) => layerNorm(ctx, enc, uploadTensor(ctx, x, [rows, cols]),
-      uploadTensor(ctx, g, [cols]), uploadTensor(ctx, b, [cols]), 1e-5, { workgroupSize: 32 }));
+      uploadTensor(ctx, g, [cols]), uploadTensor(ctx, b, [cols]), 1e-5, { workgroupSize: 32, variant: 'workgroup' }));
     allClose(await readTensor(ctx, y), layerNormRef(x, g, b, rows, cols, 1e-5), { atol: 2e-5, rtol: 1e-5 });
   });
 });

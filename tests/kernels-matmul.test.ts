@@ -1,6 +1,6 @@
 // GPU matmul (with each epilogue) against its CPU twin, on the shared cases.
 import { describe, expect, test } from 'vitest';
-import { matmul } from '../src/engine/kernels/matmul.ts';
+import { DEFAULT_TILING, matmul, SOFTWARE_TILING } from '../src/engine/kernels/matmul.ts';
 import { matmulRef } from '../src/engine/reference/matmul.ts';
 import { geluErf, geluTanh } from '../src/engine/reference/erf.ts';
 import { readTensor, uploadTensor } from '../src/engine/gpu/tensor.ts';
@@ -10,13 +10,13 @@ import { getGpu, record } from './helpers/gpu.ts';
 import { MATMUL_CASES } from './helpers/kernel-cases.ts';
 
 describe('matmul on the GPU', () => {
-  for (const c of MATMUL_CASES) {
-    test(`[${c.m}×${c.k}]·[${c.k}×${c.n}] ${c.epilogue}`, async () => {
+  for (const c of MATMUL_CASES) for (const tiling of [DEFAULT_TILING, SOFTWARE_TILING]) {
+    test(`[${c.m}×${c.k}]·[${c.k}×${c.n}] ${c.epilogue}, ${tiling.variant}`, async () => {
       const ctx = await getGpu();
       const x = randomArray(c.m * c.k, 1), w = randomArray(c.k * c.n, 2), b = randomArray(c.n, 3);
       const r = c.epilogue === 'residual' ? randomArray(c.m * c.n, 4) : undefined;
       const y = await record(ctx, (enc) => matmul(ctx, enc, uploadTensor(ctx, x, [c.m, c.k]), uploadTensor(ctx, w, [c.k, c.n]),
-        uploadTensor(ctx, b, [c.n]), { epilogue: c.epilogue, residual: r && uploadTensor(ctx, r, [c.m, c.n]) }));
+        uploadTensor(ctx, b, [c.n]), { epilogue: c.epilogue, residual: r && uploadTensor(ctx, r, [c.m, c.n]), tiling }));
       expect(y.shape).toEqual([c.m, c.n]);
       allClose(await readTensor(ctx, y), matmulRef(x, w, b, c.m, c.k, c.n, c.epilogue, r), c.tol);
     });

@@ -1,6 +1,7 @@
 // GPU LayerNorm, attention, patch embedding, pooling head and add against their CPU twins (shared cases).
 import { describe, expect, test } from 'vitest';
 import { add, attention, layerNorm, patchEmbed, poolHead } from '../src/engine/kernels/index.ts';
+import { DEFAULT_TILING, SOFTWARE_TILING } from '../src/engine/kernels/matmul.ts';
 import { addRef } from '../src/engine/reference/add.ts';
 import { attentionRef } from '../src/engine/reference/attention.ts';
 import { layerNormRef } from '../src/engine/reference/layer-norm.ts';
@@ -13,26 +14,26 @@ import { getGpu, record } from './helpers/gpu.ts';
 import { ATTENTION_CASES, LAYER_NORM_CASES, PATCH_EMBED_CASES, POOL_HEAD_CASES } from './helpers/kernel-cases.ts';
 
 describe('layer_norm on the GPU', () => {
-  for (const c of LAYER_NORM_CASES) {
-    test(`[${c.rows}×${c.cols}] offset ${c.offset} eps ${c.eps}`, async () => {
+  for (const c of LAYER_NORM_CASES) for (const variant of ['workgroup', 'rows'] as const) {
+    test(`[${c.rows}×${c.cols}] offset ${c.offset} eps ${c.eps}, ${variant}`, async () => {
       const ctx = await getGpu();
       const x = randomArray(c.rows * c.cols, 11, c.offset - 1, c.offset + 1);
       const g = randomArray(c.cols, 12, 0.5, 1.5), b = randomArray(c.cols, 13);
       const y = await record(ctx, (enc) => layerNorm(ctx, enc, uploadTensor(ctx, x, [c.rows, c.cols]),
-        uploadTensor(ctx, g, [c.cols]), uploadTensor(ctx, b, [c.cols]), c.eps));
+        uploadTensor(ctx, g, [c.cols]), uploadTensor(ctx, b, [c.cols]), c.eps, { variant }));
       allClose(await readTensor(ctx, y), layerNormRef(x, g, b, c.rows, c.cols, c.eps), c.tol);
     });
   }
 });
 
 describe('attention on the GPU', () => {
-  for (const c of ATTENTION_CASES) {
-    test(`B=${c.batch} N=${c.tokens} heads=${c.heads} hd=${c.headDim}`, async () => {
+  for (const c of ATTENTION_CASES) for (const variant of ['workgroup', 'rows'] as const) {
+    test(`B=${c.batch} N=${c.tokens} heads=${c.heads} hd=${c.headDim}, ${variant}`, async () => {
       const ctx = await getGpu();
       const dim = c.heads * c.headDim;
       const qkv = randomArray(c.batch * c.tokens * 3 * dim, 21, -2, 2);
       const got = await record(ctx, (enc) => attention(ctx, enc, uploadTensor(ctx, qkv, [c.batch * c.tokens, 3 * dim]),
-        { batch: c.batch, heads: c.heads, keepProbs: true }));
+        { batch: c.batch, heads: c.heads, keepProbs: true, variant }));
       const ref = attentionRef(qkv, c.batch, c.tokens, c.heads, c.headDim);
       expect(got.probs!.shape).toEqual([c.batch, c.heads, c.tokens, c.tokens]);
       allClose(await readTensor(ctx, got.probs!), ref.probs, c.tol, 'probs');
@@ -49,8 +50,8 @@ describe('attention on the GPU', () => {
 });
 
 describe('patch_embed on the GPU', () => {
-  for (const c of PATCH_EMBED_CASES) {
-    test(`B=${c.batch} ${c.channels}×${c.size}² P=${c.patch} dim=${c.dim} prefix=${c.prefix}`, async () => {
+  for (const c of PATCH_EMBED_CASES) for (const tiling of [DEFAULT_TILING, SOFTWARE_TILING]) {
+    test(`B=${c.batch} ${c.channels}×${c.size}² P=${c.patch} dim=${c.dim} prefix=${c.prefix}, ${tiling.variant}`, async () => {
       const ctx = await getGpu();
       const tokens = c.prefix + (c.size / c.patch) ** 2;
       const kk = c.channels * c.patch * c.patch;
@@ -59,7 +60,7 @@ describe('patch_embed on the GPU', () => {
       const pre = randomArray(c.prefix * c.dim, 34), pos = randomArray(tokens * c.dim, 35);
       const y = await record(ctx, (enc) => patchEmbed(ctx, enc, uploadTensor(ctx, img, [c.batch, c.channels, c.size, c.size]),
         uploadTensor(ctx, w, [kk, c.dim]), uploadTensor(ctx, b, [c.dim]), uploadTensor(ctx, pre, [c.prefix, c.dim]),
-        uploadTensor(ctx, pos, [tokens, c.dim]), c.patch));
+        uploadTensor(ctx, pos, [tokens, c.dim]), c.patch, { tiling }));
       expect(y.shape).toEqual([c.batch * tokens, c.dim]);
       const ref = patchEmbedRef(img, w, b, pre, pos, c.batch, c.channels, c.size, c.size, c.patch, c.dim);
       allClose(await readTensor(ctx, y), ref, c.tol);

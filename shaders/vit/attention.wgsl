@@ -7,6 +7,9 @@
 //   scores_softmax: WG threads stride over the keys j; two shared-memory reductions (max, sum).
 //   weighted_sum: thread t owns dim d = t % hd of key slice t / hd (WG/hd slices, WG >= hd);
 //   the slices' partial sums are added through shared memory.
+// Entry `rows` does both passes for one query row per THREAD, with no shared memory and no barriers
+// (a thread per row, WG rows per workgroup): CPU Vulkan drivers run it several times faster, while GPUs
+// want the workgroup-per-row entries above.
 // Bindings: 0 qkv, 1 probs [B, H, N, N], 2 out [B·N, dim], 3 params.
 
 struct Params {
@@ -101,5 +104,43 @@ fn weighted_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     var total = 0.0;
     for (var s = 0u; s < slices; s++) { total += partial[s * hd + li]; }
     out[(b * n + i) * params.heads * hd + h * hd + li] = total;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) li: u32) {
+  let row = (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * WG + li;
+  let n = params.tokens;
+  if (row >= params.batch * params.heads * n) { return; }
+  let i = row % n;
+  let h = (row / n) % params.heads;
+  let b = row / (n * params.heads);
+  let hd = params.head_dim;
+  let stride = 3u * params.heads * hd;
+  let q_base = (b * n + i) * stride + h * hd;
+  let k_base = b * n * stride + params.heads * hd + h * hd;
+  let v_base = k_base + params.heads * hd;
+  let p_base = row * n;
+  var m = -3.402823466e+38f;
+  for (var j = 0u; j < n; j++) {
+    var s = 0.0;
+    for (var d = 0u; d < hd; d++) { s = fma(qkv[q_base + d] * params.scale, qkv[k_base + j * stride + d], s); }
+    probs[p_base + j] = s;
+    m = max(m, s);
+  }
+  var sum = 0.0;
+  for (var j = 0u; j < n; j++) {
+    let e = exp(probs[p_base + j] - m);
+    probs[p_base + j] = e;
+    sum += e;
+  }
+  let inv = 1.0 / sum;
+  for (var j = 0u; j < n; j++) { probs[p_base + j] *= inv; }
+  let o_base = (b * n + i) * params.heads * hd + h * hd;
+  for (var d = 0u; d < hd; d++) {
+    var acc = 0.0;
+    for (var j = 0u; j < n; j++) { acc = fma(probs[p_base + j], qkv[v_base + j * stride + d], acc); }
+    out[o_base + d] = acc;
   }
 }

@@ -4,6 +4,9 @@
 // owns rows ty + i·WG_Y and columns tx + j·WG_X (i, j < 4): shared-memory reads are broadcast or
 // conflict-free and each row's stores are coalesced. K is walked in TILE_K steps through shared memory.
 // Workgroups are linear (folded over x/y/z by the host): id = tile_n + tiles_n · tile_m.
+// Entry `main_rows` (no shared memory): thread (tx, ty) owns ROWS consecutive rows × 4 consecutive columns,
+// reading W rows as 4-wide vectors straight from memory; a workgroup owns (ROWS·WG_Y) × (4·WG_X). On CPU
+// Vulkan drivers (lavapipe, SwiftShader) it measured 3-5× faster than the shared-memory kernel.
 // Bindings: 0 x, 1 w, 2 bias, 3 residual (bind any read-only buffer unless EPILOGUE = 3), 4 y, 5 params.
 
 struct Params {
@@ -109,6 +112,40 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       if (r < params.m && c < params.n) {
         let index = r * params.n + c;
         y[index] = epilogue(acc[i * R + j] + bias[c], index);
+      }
+    }
+  }
+}
+
+const ROWS: u32 = 8u;
+
+@compute @workgroup_size(WG_X, WG_Y)
+fn main_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+             @builtin(local_invocation_id) lid: vec3u) {
+  let tiles_n = (params.n + 4u * WG_X - 1u) / (4u * WG_X);
+  let linear = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+  if (linear >= tiles_n * ((params.m + ROWS * WG_Y - 1u) / (ROWS * WG_Y))) { return; }
+  let row0 = (linear / tiles_n) * ROWS * WG_Y + lid.y * ROWS;
+  let col0 = (linear % tiles_n) * 4u * WG_X + lid.x * 4u;
+  if (row0 >= params.m || col0 >= params.n) { return; }  // no barriers here: early exit is fine
+  // Out-of-range rows and columns read a clamped (valid) element and are never stored.
+  let last = params.n - 1u;
+  let cols = vec4u(col0, min(col0 + 1u, last), min(col0 + 2u, last), min(col0 + 3u, last));
+  var rows: array<u32, ROWS>;
+  for (var i = 0u; i < ROWS; i++) { rows[i] = min(row0 + i, params.m - 1u) * params.k; }
+  var acc: array<vec4<f32>, ROWS>;
+  for (var kk = 0u; kk < params.k; kk++) {
+    let o = kk * params.n;
+    let b = vec4f(w[o + cols.x], w[o + cols.y], w[o + cols.z], w[o + cols.w]);
+    for (var i = 0u; i < ROWS; i++) { acc[i] = fma(vec4f(x[rows[i] + kk]), b, acc[i]); }
+  }
+  for (var i = 0u; i < ROWS; i++) {
+    let r = row0 + i;
+    for (var j = 0u; j < 4u; j++) {
+      let c = col0 + j;
+      if (r < params.m && c < params.n) {
+        let index = r * params.n + c;
+        y[index] = epilogue(acc[i][j] + bias[c], index);
       }
     }
   }

@@ -5,6 +5,8 @@
 // without the buffer), A[r, k] = image[b, c, py·P + ky, px·P + kx] with k = (c·P + ky)·P + kx, which
 // is the row order of the weight [Cin·P·P, dim]. Prefix rows gather zeros and skip the conv in the store.
 // Ownership as in matmul.wgsl: a (4·WG_Y) × (4·WG_X) output tile per workgroup, linear id over tiles.
+// Entry `main_rows`: matmul.wgsl's `main_rows` ownership (ROWS token rows × 4 columns per thread, no
+// shared memory), for CPU Vulkan drivers.
 // Bindings: 0 image, 1 weight, 2 bias, 3 prefix [prefix_count, dim], 4 pos [N, dim], 5 y, 6 params.
 
 struct Params {
@@ -104,6 +106,40 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         var v: f32;
         if (t < params.prefix_count) { v = prefix[t * params.dim + c]; }  // cls / dist rows: no conv
         else { v = acc[i * R + j] + bias[c]; }
+        y[r * params.dim + c] = v + pos[t * params.dim + c];
+      }
+    }
+  }
+}
+
+const ROWS: u32 = 8u;
+
+@compute @workgroup_size(WG_X, WG_Y)
+fn main_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+             @builtin(local_invocation_id) lid: vec3u) {
+  let tiles_n = (params.dim + 4u * WG_X - 1u) / (4u * WG_X);
+  let linear = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+  if (linear >= tiles_n * ((params.rows + ROWS * WG_Y - 1u) / (ROWS * WG_Y))) { return; }
+  let row0 = (linear / tiles_n) * ROWS * WG_Y + lid.y * ROWS;
+  let col0 = (linear % tiles_n) * 4u * WG_X + lid.x * 4u;
+  if (row0 >= params.rows || col0 >= params.dim) { return; }
+  let last = params.dim - 1u;
+  let cols = vec4u(col0, min(col0 + 1u, last), min(col0 + 2u, last), min(col0 + 3u, last));
+  var acc: array<vec4<f32>, ROWS>;
+  for (var kk = 0u; kk < params.k_size; kk++) {
+    let o = kk * params.dim;
+    let b = vec4f(weight[o + cols.x], weight[o + cols.y], weight[o + cols.z], weight[o + cols.w]);
+    for (var i = 0u; i < ROWS; i++) { acc[i] = fma(vec4f(patch_pixel(min(row0 + i, params.rows - 1u), kk)), b, acc[i]); }
+  }
+  for (var i = 0u; i < ROWS; i++) {
+    let r = row0 + i;
+    let t = r % params.tokens;
+    for (var j = 0u; j < 4u; j++) {
+      let c = col0 + j;
+      if (r < params.rows && c < params.dim) {
+        var v: f32;
+        if (t < params.prefix_count) { v = prefix[t * params.dim + c]; }
+        else { v = acc[i][j] + bias[c]; }
         y[r * params.dim + c] = v + pos[t * params.dim + c];
       }
     }

@@ -22,6 +22,8 @@ export interface AttentionOptions {
   /** Keep the attention probabilities [B, heads, N, N] and return them (otherwise scratch, released). */
   keepProbs?: boolean;
   out?: GpuTensor;
+  /** 'workgroup' (a workgroup per query row; GPUs) or 'rows' (a thread per query row; CPU drivers). Default by adapter. */
+  variant?: 'workgroup' | 'rows';
 }
 
 /** Records attention over qkv [B·N, 3·dim]; returns out [B·N, dim] and, when asked, probs [B, heads, N, N]. */
@@ -45,8 +47,12 @@ export function attention(ctx: GpuContext, encoder: GPUCommandEncoder, qkv: GpuT
     params: { batch, tokens, heads, head_dim: headDim, scale: o.scale ?? 1 / Math.sqrt(headDim) },
     workgroups: batch * heads * tokens,
   };
-  attentionKernel.run(ctx, encoder, { ...common, entry: 'scores_softmax' });
-  attentionKernel.run(ctx, encoder, { ...common, entry: 'weighted_sum' });
+  if ((o.variant ?? (ctx.isSoftware ? 'rows' : 'workgroup')) === 'rows') {
+    attentionKernel.run(ctx, encoder, { ...common, entry: 'rows', workgroups: Math.ceil((batch * heads * tokens) / wg) });
+  } else {
+    attentionKernel.run(ctx, encoder, { ...common, entry: 'scores_softmax' });
+    attentionKernel.run(ctx, encoder, { ...common, entry: 'weighted_sum' });
+  }
   if (o.keepProbs) return { out, probs };
   releaseTensor(ctx, probs);  // reused only after this encoder is submitted
   return { out };

@@ -18,9 +18,16 @@ export const matmulKernel = new Kernel({
 export type Epilogue = 'none' | 'gelu-erf' | 'gelu-tanh' | 'residual';
 const EPILOGUE_CODE: Record<Epilogue, number> = { none: 0, 'gelu-erf': 1, 'gelu-tanh': 2, residual: 3 };
 
-/** Workgroup shape; the tile is 4·wgY rows × 4·wgX columns. 16×16 suits most desktop GPUs. */
-export interface MatmulTiling { wgX: number; wgY: number; tileK: number }
-export const DEFAULT_TILING: MatmulTiling = { wgX: 16, wgY: 16, tileK: 16 };
+/**
+ * Workgroup shape. `tiled` (shared memory; tile 4·wgY rows × 4·wgX columns; 16×16 suits desktop GPUs)
+ * or `rows` (no shared memory; 8·wgY rows × 4·wgX columns), which CPU Vulkan drivers run 3-5× faster.
+ */
+export interface MatmulTiling { variant?: 'tiled' | 'rows'; wgX: number; wgY: number; tileK: number }
+export const DEFAULT_TILING: MatmulTiling = { variant: 'tiled', wgX: 16, wgY: 16, tileK: 16 };
+export const SOFTWARE_TILING: MatmulTiling = { variant: 'rows', wgX: 8, wgY: 8, tileK: 16 };
+
+/** The tiling this device runs best, until tuned per GPU: see tools/bench and ARCHITECTURE.md. */
+export const defaultTiling = (ctx: GpuContext): MatmulTiling => (ctx.isSoftware ? SOFTWARE_TILING : DEFAULT_TILING);
 
 export interface MatmulOptions {
   epilogue?: Epilogue;
@@ -45,9 +52,11 @@ export function matmul(ctx: GpuContext, encoder: GPUCommandEncoder, x: GpuTensor
   const y = options.out ?? allocTensor(ctx, [s.M, s.N], 'matmul.y');
   expectShape('matmul', 'out', y, ['M', 'N'], s);
   if (options.residual?.buffer === y.buffer) throw new ShapeError('matmul: the residual cannot also be the output; use another buffer.');
-  const t = options.tiling ?? DEFAULT_TILING;
-  const tiles = Math.ceil(s.M / (4 * t.wgY)) * Math.ceil(s.N / (4 * t.wgX));
+  const t = options.tiling ?? defaultTiling(ctx);
+  const rowsPerGroup = (t.variant === 'rows' ? 8 : 4) * t.wgY;
+  const tiles = Math.ceil(s.M / rowsPerGroup) * Math.ceil(s.N / (4 * t.wgX));
   matmulKernel.run(ctx, encoder, {
+    entry: t.variant === 'rows' ? 'main_rows' : 'main',
     overrides: { WG_X: t.wgX, WG_Y: t.wgY, TILE_K: t.tileK, EPILOGUE: EPILOGUE_CODE[epilogue] },
     buffers: [x.buffer, w.buffer, bias.buffer, (options.residual ?? bias).buffer, y.buffer],
     params: { m: s.M, n: s.N, k: s.K },

@@ -4,7 +4,7 @@ import { ShapeError } from '../errors.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { Kernel } from '../gpu/kernel.ts';
 import { allocTensor, expectShape, type GpuTensor } from '../gpu/tensor.ts';
-import { DEFAULT_TILING, type MatmulTiling } from './matmul.ts';
+import { defaultTiling, type MatmulTiling } from './matmul.ts';
 
 export const patchEmbedKernel = new Kernel({
   name: 'patch_embed',
@@ -39,15 +39,17 @@ export function patchEmbed(ctx: GpuContext, encoder: GPUCommandEncoder, image: G
   expectShape('patch_embed', 'pos', pos, [tokens, 'dim'], s);
   const y = options.out ?? allocTensor(ctx, [s.B * tokens, s.dim], 'patch_embed.y');
   expectShape('patch_embed', 'out', y, [s.B * tokens, s.dim]);
-  const t = options.tiling ?? DEFAULT_TILING;
+  const t = options.tiling ?? defaultTiling(ctx);
+  const rowsPerGroup = (t.variant === 'rows' ? 8 : 4) * t.wgY;
   patchEmbedKernel.run(ctx, encoder, {
+    entry: t.variant === 'rows' ? 'main_rows' : 'main',
     overrides: { WG_X: t.wgX, WG_Y: t.wgY, TILE_K: t.tileK },
     buffers: [image.buffer, weight.buffer, bias.buffer, prefix.buffer, pos.buffer, y.buffer],
     params: {
       rows: s.B * tokens, tokens, prefix_count: s.T, dim: s.dim, k_size: s.Cin * patch * patch,
       channels: s.Cin, height: s.H, width: s.W, patch_size: patch, grid_w: gridW,
     },
-    workgroups: Math.ceil((s.B * tokens) / (4 * t.wgY)) * Math.ceil(s.dim / (4 * t.wgX)),
+    workgroups: Math.ceil((s.B * tokens) / rowsPerGroup) * Math.ceil(s.dim / (4 * t.wgX)),
   });
   return y;
 }
