@@ -63,7 +63,24 @@ export class ViTRunner {
     return logits;
   }
 
+  /**
+   * One chunk, inside an out-of-memory error scope: a failed allocation becomes an OutOfMemoryError that
+   * says what the chunk needed, instead of a validation error and garbage logits.
+   */
   private async forwardChunk(pixels: Float32Array, batch: number, tap?: ActivationTap): Promise<Float32Array> {
+    this.ctx.device.pushErrorScope('out-of-memory');
+    let logits: Float32Array | undefined, failure: unknown;
+    try { logits = await this.recordChunk(pixels, batch, tap); } catch (e) { failure = e; }
+    const oom = await this.ctx.device.popErrorScope();
+    if (oom) {
+      const need = (2 * activationBytesPerImage(this.model.config).block * batch) / 2 ** 20;
+      throw new OutOfMemoryError(`The GPU ran out of memory running ${batch} image(s) at once (about ${need.toFixed(0)} MiB of activations plus ${(this.weights.bytes / 2 ** 20).toFixed(0)} MiB of weights). Use a smaller batch size${batch > 1 ? `, e.g. ${Math.max(1, Math.floor(batch / 2))}` : ''}, or close other GPU-heavy tabs.`);
+    }
+    if (failure !== undefined) throw failure;
+    return logits!;
+  }
+
+  private async recordChunk(pixels: Float32Array, batch: number, tap?: ActivationTap): Promise<Float32Array> {
     const { ctx, weights: w } = this, c = this.model.config;
     const image = uploadTensor(ctx, pixels, [batch, c.inChannels, c.imageSize, c.imageSize], 'image');
     let enc = ctx.device.createCommandEncoder({ label: 'embed' });
