@@ -7,7 +7,7 @@ import { Engine } from '../engine/engine.ts';
 import { AdfqError } from '../engine/errors.ts';
 import { evaluate } from '../engine/eval/evaluate.ts';
 import { collectStats, type StatsCollection } from '../engine/stats/collect-stats.ts';
-import type { ErrorInfo, Request, Response } from './protocol.ts';
+import type { ErrorInfo, Request, Response, WorkerImage } from './protocol.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 let engine: Engine | null = null;
@@ -40,34 +40,20 @@ async function handle(req: Request): Promise<void> {
     }
     case 'evaluate': {
       const e = requireEngine();
-      const abort = new AbortController();
-      running.set(req.id, abort);
-      try {
-        const result = await evaluate({
-          sources: req.images.map((im) => ({ name: im.name, label: im.label, load: async () => im.bytes })),
-          predict: e.predict, spec: req.spec, numClasses: e.model.config.numClasses, batchSize: req.batchSize,
-          signal: abort.signal, onProgress: (done, total) => post({ kind: 'progress', id: req.id, done, total }),
-        });
-        post({ kind: 'eval-result', id: req.id, result });
-      } finally {
-        running.delete(req.id);
-      }
+      const result = await cancellable(req.id, (signal) => evaluate({
+        sources: sourcesOf(req.images), predict: e.predict, spec: req.spec, numClasses: e.model.config.numClasses,
+        batchSize: req.batchSize, signal, onProgress: (done, total) => post({ kind: 'progress', id: req.id, done, total }),
+      }));
+      post({ kind: 'eval-result', id: req.id, result });
       return;
     }
     case 'collect-stats': {
       const e = requireEngine();
-      const abort = new AbortController();
-      running.set(req.id, abort);
-      try {
-        stats = await collectStats({
-          runner: e.runner, sources: req.images.map((im) => ({ name: im.name, label: im.label, load: async () => im.bytes })),
-          spec: req.spec, batchSize: req.batchSize, settings: req.settings, signal: abort.signal,
-          onProgress: (done, total, phase) => post({ kind: 'progress', id: req.id, done, total, phase }),
-        });
-        post({ kind: 'stats-summary', id: req.id, summary: stats.summary });
-      } finally {
-        running.delete(req.id);
-      }
+      stats = await cancellable(req.id, (signal) => collectStats({
+        runner: e.runner, sources: sourcesOf(req.images), spec: req.spec, batchSize: req.batchSize, settings: req.settings,
+        signal, onProgress: (done, total, phase) => post({ kind: 'progress', id: req.id, done, total, phase }),
+      }));
+      post({ kind: 'stats-summary', id: req.id, summary: stats.summary });
       return;
     }
     case 'site-stats': {
@@ -81,6 +67,19 @@ async function handle(req: Request): Promise<void> {
       return;
   }
 }
+
+/** Runs a long request that a later `cancel` message can abort between batches. */
+async function cancellable<T>(id: number, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const abort = new AbortController();
+  running.set(id, abort);
+  try {
+    return await run(abort.signal);
+  } finally {
+    running.delete(id);
+  }
+}
+
+const sourcesOf = (images: WorkerImage[]) => images.map((im) => ({ name: im.name, label: im.label, load: async () => im.bytes }));
 
 function requireEngine(): Engine {
   if (!engine) throw new AdfqError('no-engine', 'The GPU engine is not ready (it failed to start or the device was lost). Reload the page.');
