@@ -43,6 +43,11 @@ export async function startEngine(): Promise<void> {
   }
 }
 
+/** Tests only (window.adfqDebug): simulate a device loss in the worker. */
+export function loseDeviceForTest(): void {
+  client?.loseDevice();
+}
+
 /** After a device loss: a new worker and device, and the current model uploaded again. */
 export async function restartGpu(): Promise<void> {
   patch('engine', { status: 'starting', error: null });

@@ -79,6 +79,11 @@ export class EngineClient {
     };
   }
 
+  /** Tests only: makes the worker's device go away, to exercise the device-lost path. */
+  loseDevice(): void {
+    this.worker.postMessage({ kind: 'debug-lose-device', id: 0 } satisfies Request);
+  }
+
   /** Full statistics of one site from the last collection. */
   async siteStats(site: SiteId): Promise<SiteStats> {
     return (await this.request<'site-stats'>({ kind: 'site-stats', site } as Omit<Request, 'id'>).done).stats;

@@ -65,6 +65,9 @@ async function handle(req: Request): Promise<void> {
     case 'cancel':
       running.get(req.target)?.abort();
       return;
+    case 'debug-lose-device':
+      engine?.gpu.device.destroy();
+      return;
   }
 }
 

@@ -15,7 +15,9 @@ export type Request =
   | { kind: 'evaluate'; id: number; images: WorkerImage[]; spec: PreprocessSpec; batchSize: number }
   | { kind: 'collect-stats'; id: number; images: WorkerImage[]; spec: PreprocessSpec; batchSize: number; settings: StatsSettings }
   | { kind: 'site-stats'; id: number; site: SiteId }
-  | { kind: 'cancel'; id: number; target: number };
+  | { kind: 'cancel'; id: number; target: number }
+  /** Tests only: destroys the device, as a driver reset or GPU process crash would. */
+  | { kind: 'debug-lose-device'; id: number };
 
 export interface ErrorInfo { code: string; message: string }
 

@@ -80,7 +80,8 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
 
   let disposed = false;
   void device.lost.then((lost) => {
-    if (disposed || lost.reason === 'destroyed') return;
+    // Only dispose() is expected; anything else, an explicit destroy() elsewhere included, is a loss.
+    if (disposed) return;
     options.onLost?.(new DeviceLostError(`The GPU device was lost (${lost.message || lost.reason}). Reload the page or restart the run; if it repeats, use a smaller batch size.`));
   });
   const report = options.onUncapturedError ?? ((m: string) => console.error(`[webgpu] ${m}`));
