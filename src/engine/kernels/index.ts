@@ -1,6 +1,6 @@
 /**
  * The flat table of GPU kernels: one wrapper per shaders/vit/<name>.wgsl here and per shaders/stats/<name>.wgsl
- * in stats/ (checked by tests/kernels-bindings.test.ts).
+ * in stats/ and quant/ (checked by tests/kernels-bindings.test.ts).
  */
 import type { Kernel } from '../gpu/kernel.ts';
 import { addKernel } from './add.ts';
@@ -10,6 +10,7 @@ import { matmulKernel } from './matmul.ts';
 import { patchEmbedKernel } from './patch-embed.ts';
 import { poolHeadKernel } from './pool-head.ts';
 import { sliceColsKernel } from './slice-cols.ts';
+import { QUANT_KERNELS } from './quant/index.ts';
 import { STATS_KERNELS } from './stats/index.ts';
 
 export { add } from './add.ts';
@@ -20,7 +21,8 @@ export { patchEmbed } from './patch-embed.ts';
 export { poolHead, type PoolHeadOptions } from './pool-head.ts';
 export { sliceCols } from './slice-cols.ts';
 export * from './stats/index.ts';
+export * from './quant/index.ts';
 
 export const ALL_KERNELS: readonly Kernel[] = [
-  addKernel, attentionKernel, layerNormKernel, matmulKernel, patchEmbedKernel, poolHeadKernel, sliceColsKernel, ...STATS_KERNELS,
+  addKernel, attentionKernel, layerNormKernel, matmulKernel, patchEmbedKernel, poolHeadKernel, sliceColsKernel, ...STATS_KERNELS, ...QUANT_KERNELS,
 ];
