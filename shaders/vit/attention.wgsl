@@ -10,6 +10,8 @@
 // Entry `rows` does both passes for one query row per THREAD, with no shared memory and no barriers
 // (a thread per row, WG rows per workgroup): CPU Vulkan drivers run it several times faster, while GPUs
 // want the workgroup-per-row entries above.
+// Entries `rows_probs` and `rows_sum` are `rows` split in two (same thread-per-row ownership), so a
+// quantized model can fake-quantize the probabilities between softmax and P·v; rows_sum reads `probs`.
 // Bindings: 0 qkv, 1 probs [B, H, N, N], 2 out [B·N, dim], 3 params.
 
 struct Params {
@@ -137,6 +139,60 @@ fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
   let inv = 1.0 / sum;
   for (var j = 0u; j < n; j++) { probs[p_base + j] *= inv; }
+  let o_base = (b * n + i) * params.heads * hd + h * hd;
+  for (var d = 0u; d < hd; d++) {
+    var acc = 0.0;
+    for (var j = 0u; j < n; j++) { acc = fma(probs[p_base + j], qkv[v_base + j * stride + d], acc); }
+    out[o_base + d] = acc;
+  }
+}
+
+// rows, first half: softmax(scale · q_i · Kᵀ) into probs, one query row per thread.
+@compute @workgroup_size(WG)
+fn rows_probs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+              @builtin(local_invocation_index) li: u32) {
+  let row = (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * WG + li;
+  let n = params.tokens;
+  if (row >= params.batch * params.heads * n) { return; }
+  let i = row % n;
+  let h = (row / n) % params.heads;
+  let b = row / (n * params.heads);
+  let hd = params.head_dim;
+  let stride = 3u * params.heads * hd;
+  let q_base = (b * n + i) * stride + h * hd;
+  let k_base = b * n * stride + params.heads * hd + h * hd;
+  let p_base = row * n;
+  var m = -3.402823466e+38f;
+  for (var j = 0u; j < n; j++) {
+    var s = 0.0;
+    for (var d = 0u; d < hd; d++) { s = fma(qkv[q_base + d] * params.scale, qkv[k_base + j * stride + d], s); }
+    probs[p_base + j] = s;
+    m = max(m, s);
+  }
+  var sum = 0.0;
+  for (var j = 0u; j < n; j++) {
+    let e = exp(probs[p_base + j] - m);
+    probs[p_base + j] = e;
+    sum += e;
+  }
+  let inv = 1.0 / sum;
+  for (var j = 0u; j < n; j++) { probs[p_base + j] *= inv; }
+}
+
+// rows, second half: out row i of head h = Σ_j probs[row, j] · v_j, one query row per thread.
+@compute @workgroup_size(WG)
+fn rows_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+            @builtin(local_invocation_index) li: u32) {
+  let row = (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * WG + li;
+  let n = params.tokens;
+  if (row >= params.batch * params.heads * n) { return; }
+  let i = row % n;
+  let h = (row / n) % params.heads;
+  let b = row / (n * params.heads);
+  let hd = params.head_dim;
+  let stride = 3u * params.heads * hd;
+  let v_base = b * n * stride + 2u * params.heads * hd + h * hd;
+  let p_base = row * n;
   let o_base = (b * n + i) * params.heads * hd + h * hd;
   for (var d = 0u; d < hd; d++) {
     var acc = 0.0;

@@ -24,6 +24,11 @@ export interface AttentionOptions {
   out?: GpuTensor;
   /** 'workgroup' (a workgroup per query row; GPUs) or 'rows' (a thread per query row; CPU drivers). Default by adapter. */
   variant?: 'workgroup' | 'rows';
+  /**
+   * Quantized models: called between softmax and P·v with the probabilities [B, heads, N, N] on this
+   * encoder; returns the tensor P·v reads (a new one: attention releases it after recording P·v).
+   */
+  quantizeProbs?: (probs: GpuTensor) => GpuTensor;
 }
 
 /** Records attention over qkv [B·N, 3·dim]; returns out [B·N, dim] and, when asked, probs [B, heads, N, N]. */
@@ -47,8 +52,17 @@ export function attention(ctx: GpuContext, encoder: GPUCommandEncoder, qkv: GpuT
     params: { batch, tokens, heads, head_dim: headDim, scale: o.scale ?? 1 / Math.sqrt(headDim) },
     workgroups: batch * heads * tokens,
   };
-  if ((o.variant ?? (ctx.isSoftware ? 'rows' : 'workgroup')) === 'rows') {
-    attentionKernel.run(ctx, encoder, { ...common, entry: 'rows', workgroups: Math.ceil((batch * heads * tokens) / wg) });
+  const rows = (o.variant ?? (ctx.isSoftware ? 'rows' : 'workgroup')) === 'rows';
+  const rowGroups = Math.ceil((batch * heads * tokens) / wg);
+  if (o.quantizeProbs) {
+    // Split path: softmax, the caller's quantizer, then P·v reading the quantized probabilities.
+    attentionKernel.run(ctx, encoder, rows ? { ...common, entry: 'rows_probs', workgroups: rowGroups } : { ...common, entry: 'scores_softmax' });
+    const pq = o.quantizeProbs(probs);
+    const split = { ...common, buffers: [qkv.buffer, pq.buffer, out.buffer] };
+    attentionKernel.run(ctx, encoder, rows ? { ...split, entry: 'rows_sum', workgroups: rowGroups } : { ...split, entry: 'weighted_sum' });
+    releaseTensor(ctx, pq);
+  } else if (rows) {
+    attentionKernel.run(ctx, encoder, { ...common, entry: 'rows', workgroups: rowGroups });
   } else {
     attentionKernel.run(ctx, encoder, { ...common, entry: 'scores_softmax' });
     attentionKernel.run(ctx, encoder, { ...common, entry: 'weighted_sum' });

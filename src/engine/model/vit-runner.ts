@@ -80,7 +80,8 @@ export class ViTRunner {
     return logits!;
   }
 
-  private async recordChunk(pixels: Float32Array, batch: number, tap?: ActivationTap): Promise<Float32Array> {
+  /** Records and runs one chunk; QuantViTRunner overrides it with the quantized forward. */
+  protected async recordChunk(pixels: Float32Array, batch: number, tap?: ActivationTap): Promise<Float32Array> {
     const { ctx, weights: w } = this, c = this.model.config;
     const image = uploadTensor(ctx, pixels, [batch, c.inChannels, c.imageSize, c.imageSize], 'image');
     let enc = ctx.device.createCommandEncoder({ label: 'embed' });
@@ -132,7 +133,7 @@ export class ViTRunner {
   }
 
   /** q, k and v as contiguous [B·N, dim] copies, for statistics only. */
-  private tapQkv(enc: GPUCommandEncoder, qkv: GpuTensor, tap: (kind: SiteId['kind'], t: GpuTensor) => void): void {
+  protected tapQkv(enc: GPUCommandEncoder, qkv: GpuTensor, tap: (kind: SiteId['kind'], t: GpuTensor) => void): void {
     const dim = this.model.config.dim;
     (['q', 'k', 'v'] as const).forEach((kind, i) => {
       const part = sliceCols(this.ctx, enc, qkv, i * dim, dim);

@@ -1,0 +1,146 @@
+/**
+ * Fake-quantized ViT inference on the GPU (simulated quantization, ADFQ.md §1): the weights are
+ * fake-quantized ONCE at load on the CPU with the bit-exact twins and uploaded as FP32; every activation
+ * quantizer runs on the GPU at its site, on the block's encoder. Same chunking, memory plan and OOM
+ * handling as ViTRunner (it is one). CPU twin: reference/vit-forward-quant.ts.
+ */
+import type { GpuContext } from '../gpu/device.ts';
+import { readTensor, releaseTensor, uploadTensor, type GpuTensor } from '../gpu/tensor.ts';
+import { attention, layerNorm, matmul, patchEmbed, sliceCols } from '../kernels/index.ts';
+import { qkvChannelParams, quantizeModelWeights } from '../quant/apply-cpu.ts';
+import { GpuQuantParams, gpuActQuantizer, gpuChannelQuantizer, type GpuActQuantizer } from '../quant/gpu-quantizers.ts';
+import type { ViTQuantParams } from '../quant/params.ts';
+import type { SiteId } from '../stats/types.ts';
+import type { ViTModel } from '../vit/description.ts';
+import { DEFAULT_ACTIVATION_BUDGET, ViTRunner, type ActivationTap } from './vit-runner.ts';
+import type { GpuBlock } from './vit-weights-gpu.ts';
+
+interface BlockQuantizers { qkvIn: GpuActQuantizer; qkv: GpuActQuantizer; probs: GpuActQuantizer; projIn: GpuActQuantizer; fc1In: GpuActQuantizer; fc2In: GpuActQuantizer }
+
+export interface QuantRunnerOptions {
+  budget?: number;
+  /** Attention ownership scheme; default by adapter, as ViTRunner. Tests pin both. */
+  attentionVariant?: 'workgroup' | 'rows';
+}
+
+export class QuantViTRunner extends ViTRunner {
+  private readonly store: GpuQuantParams;
+  private readonly patchIn: GpuActQuantizer;
+  private readonly headIn: GpuActQuantizer;
+  private readonly sites: BlockQuantizers[];
+  /** DeiT-distilled: both heads pre-scaled by 0.5 (exact), so the average is one residual matmul. */
+  private readonly halfHeads: { w: GpuTensor; b: GpuTensor; dw: GpuTensor; db: GpuTensor } | null;
+
+  constructor(ctx: GpuContext, readonly fpModel: ViTModel, readonly params: ViTQuantParams, private readonly options: QuantRunnerOptions = {}) {
+    super(ctx, quantizeModelWeights(fpModel, params), options.budget ?? DEFAULT_ACTIVATION_BUDGET);
+    const c = fpModel.config, bits = params.bitsA, store = (this.store = new GpuQuantParams(ctx));
+    const act = (q: Parameters<typeof gpuActQuantizer>[2], label: string) => gpuActQuantizer(ctx, store, q, bits, c.tokens, label);
+    this.patchIn = act(params.patchIn, 'patch-in');
+    this.headIn = act(params.headIn, 'head-in');
+    this.sites = params.blocks.map((q, i) => ({
+      qkvIn: act(q.qkvIn, `b${i}.qkv-in`), probs: act(q.probs, `b${i}.probs`), projIn: act(q.projIn, `b${i}.proj-in`),
+      fc1In: act(q.fc1In, `b${i}.fc1-in`), fc2In: act(q.fc2In, `b${i}.fc2-in`),
+      qkv: gpuChannelQuantizer(ctx, store, qkvChannelParams(q, c.dim), bits, `b${i}.qkv`),
+    }));
+    const w = this.model.weights, k = c.numClasses;
+    const half = (a: Float32Array, label: string, shape: number[]) => store.upload(a.map((v) => 0.5 * v), label, shape);
+    this.halfHeads = w.headDistW && w.headDistB
+      ? { w: half(w.headW, 'head.w/2', [c.dim, k]), b: half(w.headB, 'head.b/2', [k]),
+          dw: half(w.headDistW, 'head_dist.w/2', [c.dim, k]), db: half(w.headDistB, 'head_dist.b/2', [k]) }
+      : null;
+  }
+
+  /** The tap sees each quantizer's INPUT (what calibration of the quantized model needs), as ViTRunner's sites. */
+  protected override async recordChunk(pixels: Float32Array, batch: number, tap?: ActivationTap): Promise<Float32Array> {
+    const { ctx, weights: w } = this, c = this.model.config;
+    const image = uploadTensor(ctx, pixels, [batch, c.inChannels, c.imageSize, c.imageSize], 'image');
+    let enc = ctx.device.createCommandEncoder({ label: 'embed' });
+    const imageQ = this.patchIn(enc, image);
+    let x = patchEmbed(ctx, enc, imageQ, w.patchW, w.patchB, w.prefix, w.posEmbed, c.patch);
+    releaseTensor(ctx, image);
+    releaseTensor(ctx, imageQ);
+    ctx.pool.submit(enc);
+    for (const [i, blk] of w.blocks.entries()) {
+      enc = ctx.device.createCommandEncoder({ label: `block ${i}` });
+      const e = enc;
+      const next = this.recordQuantBlock(e, blk, this.sites[i], x, batch, tap && ((kind, t) => tap({ block: i, kind }, t, e)));
+      releaseTensor(ctx, x);
+      ctx.pool.submit(enc);
+      x = next;
+    }
+    enc = ctx.device.createCommandEncoder({ label: 'head' });
+    const logits = this.recordHead(enc, x, batch);
+    releaseTensor(ctx, x);
+    ctx.pool.submit(enc);
+    const out = await readTensor(ctx, logits);
+    releaseTensor(ctx, logits);
+    ctx.pool.recycle();
+    return out;
+  }
+
+  /** ViTRunner's block with a quantizer in front of every matmul input and between softmax and P·v. */
+  private recordQuantBlock(enc: GPUCommandEncoder, blk: GpuBlock, q: BlockQuantizers, x: GpuTensor, batch: number,
+                           tap?: (kind: SiteId['kind'], t: GpuTensor) => void): GpuTensor {
+    const ctx = this.ctx, c = this.model.config;
+    // Quantizes t, releases it, and returns x̂ (after handing the FP input to the tap).
+    const fq = (kind: SiteId['kind'], quant: GpuActQuantizer, t: GpuTensor) => {
+      tap?.(kind, t);
+      const y = quant(enc, t);
+      releaseTensor(ctx, t);
+      return y;
+    };
+    const h1 = fq('qkv-in', q.qkvIn, layerNorm(ctx, enc, x, blk.ln1Gamma, blk.ln1Beta, c.lnEps));
+    const qkvFp = matmul(ctx, enc, h1, blk.qkvW, blk.qkvB);
+    releaseTensor(ctx, h1);
+    if (tap) this.tapQkv(enc, qkvFp, tap);
+    const qkv = q.qkv(enc, qkvFp);  // q, k, v per tensor each: one per-channel call over [3·dim]
+    releaseTensor(ctx, qkvFp);
+    const att = attention(ctx, enc, qkv, {
+      batch, heads: c.heads, variant: this.options.attentionVariant,
+      quantizeProbs: (p) => { tap?.('attn-probs', p); return q.probs(enc, p); },
+    });
+    releaseTensor(ctx, qkv);
+    const o = fq('proj-in', q.projIn, att.out);
+    const x2 = matmul(ctx, enc, o, blk.projW, blk.projB, { epilogue: 'residual', residual: x });
+    releaseTensor(ctx, o);
+    const h2 = fq('fc1-in', q.fc1In, layerNorm(ctx, enc, x2, blk.ln2Gamma, blk.ln2Beta, c.lnEps));
+    const f = fq('fc2-in', q.fc2In, matmul(ctx, enc, h2, blk.fc1W, blk.fc1B, { epilogue: c.gelu === 'tanh' ? 'gelu-tanh' : 'gelu-erf' }));
+    releaseTensor(ctx, h2);
+    const x3 = matmul(ctx, enc, f, blk.fc2W, blk.fc2B, { epilogue: 'residual', residual: x2 });
+    releaseTensor(ctx, f);
+    releaseTensor(ctx, x2);
+    tap?.('block-out', x3);
+    return x3;
+  }
+
+  /**
+   * pool_head fuses LayerNorm and the head, leaving no place for the head-input quantizer, so: slice the
+   * prefix row(s) (a [B, N·dim] view of x), LayerNorm, quantize, matmul.
+   */
+  private recordHead(enc: GPUCommandEncoder, x: GpuTensor, batch: number): GpuTensor {
+    const ctx = this.ctx, w = this.weights, c = this.model.config;
+    const row = (t: number) => {
+      const s = sliceCols(ctx, enc, { buffer: x.buffer, shape: [batch, c.tokens * c.dim] }, t * c.dim, c.dim);
+      const h = layerNorm(ctx, enc, s, w.normGamma, w.normBeta, c.lnEps);
+      const y = this.headIn(enc, h);
+      releaseTensor(ctx, s);
+      releaseTensor(ctx, h);
+      return y;
+    };
+    const cls = row(0);
+    const hh = this.halfHeads;
+    const logits = matmul(ctx, enc, cls, hh?.w ?? w.headW, hh?.b ?? w.headB);
+    releaseTensor(ctx, cls);
+    if (!hh) return logits;
+    const dist = row(1);
+    const avg = matmul(ctx, enc, dist, hh.dw, hh.db, { epilogue: 'residual', residual: logits });
+    releaseTensor(ctx, dist);
+    releaseTensor(ctx, logits);
+    return avg;
+  }
+
+  override dispose(): void {
+    this.store.dispose();
+    super.dispose();
+  }
+}

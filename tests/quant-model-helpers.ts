@@ -1,0 +1,27 @@
+/** Shared helpers of the quant-model tests: deterministic inputs and logit comparisons. */
+
+/** Deterministic pseudo-normal pixels (Box–Muller over an LCG), roughly like normalised images. */
+export function randomImages(count: number, per: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 1) / 4294967297;
+  return Float32Array.from({ length: count * per }, () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()));
+}
+
+export function argmaxRows(logits: ArrayLike<number>, classes: number): number[] {
+  return Array.from({ length: logits.length / classes }, (_, b) => {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits[b * classes + c] > logits[b * classes + best]) best = c;
+    return best;
+  });
+}
+
+/** Max and median |a − b|, the range of b, and how many rows share their argmax. */
+export function logitStats(a: ArrayLike<number>, b: ArrayLike<number>, classes: number) {
+  const d = Array.from(a, (v, i) => Math.abs(v - b[i])).sort((x, y) => x - y);
+  const ta = argmaxRows(a, classes), tb = argmaxRows(b, classes);
+  return {
+    maxDiff: d[d.length - 1], medianDiff: d[d.length >> 1],
+    range: Math.max(...Array.from(b)) - Math.min(...Array.from(b)),
+    agree: ta.filter((t, i) => t === tb[i]).length,
+  };
+}
