@@ -9,7 +9,9 @@ set -euo pipefail
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || need+=(mesa)
+# Dawn needs Mesa >= 23 (bookworm ships 22.3): check the version, not just that lavapipe is there.
+mesa_version=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
+case "$mesa_version" in 2[3-9].*|[3-9][0-9].*) ;; *) need+=(mesa) ;; esac
 [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
 [ ${#need[@]} -eq 0 ] && exit 0
 
