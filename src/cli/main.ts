@@ -7,6 +7,7 @@ import { AdfqError, UsageError } from '../engine/errors.ts';
 import { parseArgs, type ParsedArgs } from './args.ts';
 import { evalCommand } from './commands/eval.ts';
 import { inspectCommand } from './commands/inspect.ts';
+import { quantizeCommand } from './commands/quantize.ts';
 import { runCommand } from './commands/run.ts';
 
 const HELP = `adfq: ViT inference and quantization on WebGPU (headless, same engine as the studio)
@@ -16,6 +17,10 @@ Commands
   eval [model.onnx] --images <dir>           top-1/top-5 on labelled images (no model: the embedded demo)
   run <model.onnx> --input <f32 file> --shape b,c,h,w --out <f32 logits file>
                                              raw NCHW float32 in, raw float32 logits out
+  quantize [model.onnx] --calib <dir> --eval <dir> --bits w4a4 --method adfq|minmax|percentile
+                                             calibrate quantizers (CPU), then top-1/top-5 of FP32 and
+                                             the quantized model on the GPU (no model: the embedded demo,
+                                             calibrating on its first --calib-size images, evaluating the rest)
 
 Options
   --images <dir|file>    images (JPEG/PNG); labels from wnid folders, class-name or index folders, or
@@ -26,16 +31,22 @@ Options
   --resize N             shorter side before the centre crop (default: metadata, else size/0.875)
   --batch N              images per GPU batch (default 8)
   --limit N              evaluate only the first N images
+  --bits wXaY            quantize: weight/activation bits, 2..8 each (default w4a4)
+  --method M             quantize: adfq (default), minmax (per-tensor MinMax), percentile (per-tensor percentile-MSE)
+  --no-ppoq --no-slq --no-log  quantize --method adfq: replace that quantizer by per-tensor percentile-MSE
+  --calib-size N         quantize: calibration images (default 32)
+  --report <file.json>   quantize: settings, every quantizer parameter, accuracies, timings
   --json                 one JSON object as the last line of stdout
   --no-progress          no progress bar on stderr
   --debug                stack traces on errors
 `;
 
 const KNOWN = new Set(['json', 'debug', 'help', 'images', 'labels', 'preset', 'mean', 'std', 'resize', 'batch',
-  'limit', 'input', 'shape', 'out', 'no-progress']);
+  'limit', 'input', 'shape', 'out', 'no-progress', 'calib', 'eval', 'bits', 'method', 'no-ppoq', 'no-slq', 'no-log',
+  'calib-size', 'report']);
 
 const COMMANDS: Record<string, (args: ParsedArgs) => Promise<unknown>> = {
-  inspect: inspectCommand, eval: evalCommand, run: runCommand,
+  inspect: inspectCommand, eval: evalCommand, run: runCommand, quantize: quantizeCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,171 @@
+/**
+ * `adfq quantize [model] --calib <dir> --bits wXaY --method adfq|minmax|percentile --eval <dir>`:
+ * calibrates quantizer parameters on the CPU (FP32 twin's activations), then evaluates FP32 and the
+ * fake-quantized model (QuantViTRunner on the GPU) on the same images. Without a model: the embedded demo,
+ * calibrating on the first N demo images taken round-robin over the class folders (so every class is in
+ * the calibration set) and evaluating on the remaining ones.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { Engine } from '../../engine/engine.ts';
+import { UnsupportedModelError, UsageError } from '../../engine/errors.ts';
+import { evaluate, type ImageSource } from '../../engine/eval/evaluate.ts';
+import { imageBytesToTensor } from '../../engine/image/index.ts';
+import { listImageFiles } from '../../engine/data/node-files.ts';
+import { QuantViTRunner } from '../../engine/model/quant-runner.ts';
+import { adfqParams, ALL_ABLATED, percentileParams } from '../../engine/quant/adfq-params.ts';
+import { minMaxParams } from '../../engine/quant/min-max.ts';
+import type { Ablation, ViTQuantParams } from '../../engine/quant/params.ts';
+import { intFlag, stringFlag, type ParsedArgs } from '../args.ts';
+import { DEMO_IMAGES_PATH } from '../demo.ts';
+import { imagesFromArgs, preprocessingFromArgs, readModelArg } from '../model-input.ts';
+import { progressBar } from '../progress.ts';
+
+export const METHODS = ['adfq', 'minmax', 'percentile'] as const;
+export type Method = (typeof METHODS)[number];
+
+/** `w4a4` → {bitsW: 4, bitsA: 4}; 2 ≤ X, Y ≤ 8. */
+export function parseBits(v: string | undefined): { bitsW: number; bitsA: number } {
+  const m = /^w(\d+)a(\d+)$/i.exec(v ?? '');
+  const bitsW = m ? Number(m[1]) : NaN, bitsA = m ? Number(m[2]) : NaN;
+  if (!(bitsW >= 2 && bitsW <= 8 && bitsA >= 2 && bitsA <= 8)) {
+    throw new UsageError(`--bits must be wXaY with weight and activation bits from 2 to 8 (e.g. w4a4, w6a6), got '${v}'.`);
+  }
+  return { bitsW, bitsA };
+}
+
+function parseMethod(v: string | undefined): Method {
+  const m = (v ?? 'adfq') as Method;
+  if (!METHODS.includes(m)) throw new UsageError(`--method must be one of ${METHODS.join(', ')}, got '${v}'.`);
+  return m;
+}
+
+/** Round-robin over the top-level folders (classes) of `entries`, keeping the order within each. */
+function roundRobin<T extends { path: string }>(entries: T[]): T[] {
+  const groups = new Map<string, T[]>();
+  for (const e of entries) {
+    const key = e.path.includes('/') ? e.path.slice(0, e.path.indexOf('/')) : '';
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key)!.push(e);
+  }
+  const lists = [...groups.values()], out: T[] = [];
+  for (let i = 0; out.length < entries.length; i++) for (const l of lists) if (i < l.length) out.push(l[i]);
+  return out;
+}
+
+export async function quantizeCommand(args: ParsedArgs) {
+  const json = args.flags.has('json'), showProgress = !args.flags.has('no-progress');
+  const log = (m: string) => { if (showProgress) process.stderr.write(`${m}\n`); };
+  const { bitsW, bitsA } = parseBits(stringFlag(args, 'bits') ?? 'w4a4');
+  const method = parseMethod(stringFlag(args, 'method'));
+  const ablation: Ablation = {
+    ppoqQkv: args.flags.has('no-ppoq'), ppoqFc1: args.flags.has('no-ppoq'),
+    slq: args.flags.has('no-slq'), logProbs: args.flags.has('no-log'),
+  };
+  if (method !== 'adfq' && (ablation.ppoqQkv || ablation.slq || ablation.logProbs)) {
+    throw new UsageError('--no-ppoq, --no-slq and --no-log apply to --method adfq only.');
+  }
+  const calibSize = intFlag(args, 'calib-size', 1, 100_000) ?? 32;
+  const batchSize = intFlag(args, 'batch', 1, 1024) ?? 8;
+  const reportPath = stringFlag(args, 'report') ?? null;
+  const file = await readModelArg(args, true);
+  const calibDir = stringFlag(args, 'calib'), evalDir = stringFlag(args, 'eval');
+  if (!file.isDemo && (!calibDir || !evalDir)) throw new UsageError('Give the calibration and evaluation images: --calib <dir> --eval <dir>.');
+  if (args.flags.has('images')) throw new UsageError("quantize takes --calib and --eval, not --images.");
+
+  const started = performance.now();
+  const engine = await Engine.create();
+  try {
+    const summary = engine.loadModel(file.bytes, (m) => process.stderr.write(`warning: ${m}\n`));
+    const model = engine.model, config = model.config;
+    if (config.inChannels !== 1 && config.inChannels !== 3) {
+      throw new UnsupportedModelError(`The model takes ${config.inChannels}-channel input; images give 1 or 3.`);
+    }
+    const pre = preprocessingFromArgs(args, config);
+    if (pre.warning) process.stderr.write(`warning: ${pre.warning}\n`);
+
+    // Calibration images (labels not needed) and evaluation images (labelled).
+    let calibFiles: { path: string; absolutePath: string }[];
+    let evalSources: ImageSource[];
+    let splitNote: string | null = null;
+    if (file.isDemo && !calibDir && !evalDir) {
+      const all = roundRobin(await listImageFiles(DEMO_IMAGES_PATH));
+      if (calibSize >= all.length) throw new UsageError(`--calib-size must leave demo images to evaluate (the demo has ${all.length}).`);
+      calibFiles = all.slice(0, calibSize);
+      const calibSet = new Set(calibFiles.map((f) => f.path));
+      const images = await imagesFromArgs({ ...args, flags: new Map(args.flags).set('images', DEMO_IMAGES_PATH) }, config, true);
+      evalSources = images.sources.filter((s) => !calibSet.has(s.name));
+      splitNote = `embedded demo: calibrating on the first ${calibFiles.length} demo images (round-robin over the classes), evaluating on the other ${evalSources.length}`;
+      process.stderr.write(`${splitNote}\n`);  // always: the accuracies mean nothing without it
+    } else {
+      if (!calibDir || !evalDir) throw new UsageError('Give both --calib <dir> and --eval <dir> (or neither, for the embedded demo).');
+      calibFiles = roundRobin(await listImageFiles(calibDir)).slice(0, calibSize);
+      if (calibFiles.length === 0) throw new UsageError(`No JPEG or PNG files under ${calibDir}.`);
+      const images = await imagesFromArgs({ ...args, flags: new Map(args.flags).set('images', evalDir) }, config, false);
+      for (const w of images.labels.warnings) process.stderr.write(`warning: ${w}\n`);
+      if (images.labels.labelled === 0) process.stderr.write(`warning: ${images.labels.labelSource}; accuracy cannot be measured.\n`);
+      evalSources = images.sources;
+    }
+
+    const per = config.inChannels * config.imageSize * config.imageSize;
+    const tensors: Float32Array[] = [];
+    for (const f of calibFiles) tensors.push(imageBytesToTensor(new Uint8Array(await readFile(f.absolutePath)), f.path, pre.spec));
+    const calibPixels = new Float32Array(tensors.length * per);
+    tensors.forEach((t, i) => calibPixels.set(t, i * per));
+    const n = tensors.length;
+
+    log(`calibrating ${method} W${bitsW}A${bitsA} on ${n} images (CPU)...`);
+    const t0 = performance.now();
+    const params: ViTQuantParams = method === 'adfq' ? adfqParams(model, calibPixels, n, { bitsW, bitsA, ablation })
+      : method === 'percentile' ? percentileParams(model, calibPixels, n, { bitsW, bitsA })
+        : minMaxParams(model, calibPixels, n, { bitsW, bitsA, ablation: ALL_ABLATED });
+    const calibSeconds = (performance.now() - t0) / 1000;
+    log(`calibrated in ${calibSeconds.toFixed(1)} s`);
+
+    const fpBar = progressBar('eval fp32', showProgress);
+    const fp = await evaluate({ sources: evalSources, predict: engine.predict, spec: pre.spec, numClasses: config.numClasses,
+      batchSize, onProgress: (d, t) => fpBar.update(d, t) });
+    fpBar.finish();
+    const runner = new QuantViTRunner(engine.gpu, model, params);
+    let q;
+    try {
+      const qBar = progressBar(`eval W${bitsW}A${bitsA}`, showProgress);
+      q = await evaluate({ sources: evalSources, predict: (px, b) => runner.forward(px, b), spec: pre.spec,
+        numClasses: config.numClasses, batchSize, onProgress: (d, t) => qBar.update(d, t) });
+      qBar.finish();
+    } finally {
+      runner.dispose();
+    }
+    const timings = { calibrationSeconds: calibSeconds, fp32EvalSeconds: fp.seconds, quantizedEvalSeconds: q.seconds,
+      totalSeconds: (performance.now() - started) / 1000 };
+    const acc = (r: typeof fp) => ({ top1: r.top1, top5: r.top5, count: r.count, correct1: r.correct1, correct5: r.correct5 });
+    const out = {
+      model: file.path, demo: file.isDemo, adapter: engine.adapterInfo, method, bits: `w${bitsW}a${bitsA}`, bitsW, bitsA,
+      ablation: method === 'adfq' ? ablation : null, calibImages: n, evalImages: evalSources.length, split: splitNote,
+      fp32: acc(fp), quantized: acc(q), skipped: [...fp.skipped], reportPath, timings,
+      preprocessing: { ...pre.spec, source: pre.source }, parameters: summary.parameters,
+    };
+    if (reportPath) {
+      try {
+        await writeFile(reportPath, `${JSON.stringify({ ...out, quantParams: params }, null, 1)}\n`);
+      } catch (e) {
+        throw new UsageError(`Cannot write the report to ${reportPath}: ${(e as Error).message}`);
+      }
+    }
+    if (!json) {
+      const pct = (v: number) => `${(100 * v).toFixed(2)}%`.padStart(8);
+      process.stdout.write([
+        `model      ${file.path}${file.isDemo ? ' (embedded demo)' : ''}`,
+        `method     ${method} W${bitsW}A${bitsA}, calibrated on ${n} images in ${calibSeconds.toFixed(1)} s`,
+        `evaluated  ${evalSources.length} images (${fp.count} labelled)`,
+        '',
+        '            top-1     top-5',
+        `fp32     ${pct(fp.top1)}  ${pct(fp.top5)}`,
+        `W${bitsW}A${bitsA}     ${pct(q.top1)}  ${pct(q.top5)}`,
+        ...(reportPath ? [`report     ${reportPath}`] : []),
+      ].join('\n') + '\n');
+    }
+    return out;
+  } finally {
+    engine.dispose();
+  }
+}
