@@ -1,10 +1,10 @@
 /**
- * Loads the ADFQ reference vectors (/work/shared/spec/vectors, see its README) for the calib-* suites.
+ * Loads the ADFQ reference vectors (../shared/spec/vectors beside the checkout, see its README) for the calib-* suites.
  * They live outside the repository; when absent the suites skip and say so.
  */
 import { existsSync, readFileSync } from 'node:fs';
 
-export const VECTORS_DIR = process.env.ADFQ_VECTORS_DIR ?? '/work/shared/spec/vectors';
+export const VECTORS_DIR = process.env.ADFQ_VECTORS_DIR ?? new URL('../../shared/spec/vectors', import.meta.url).pathname;
 
 export interface VectorCase {
   name: string;

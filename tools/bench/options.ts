@@ -19,7 +19,7 @@ export interface BenchOptions {
 
 const KNOWN: Record<string, string> = {
   demo: 'public/demo/vit-fmnist-outliers.onnx',
-  'vit-ti': '/work/shared/fixtures/imagenet/vit_tiny_patch16_224.onnx',
+  'vit-ti': new URL('../../../shared/fixtures/imagenet/vit_tiny_patch16_224.onnx', import.meta.url).pathname,
 };
 
 const USAGE = `npm run bench -- [--models demo,vit-ti] [--batches 1,8] [--runs N] [--budget-s S]

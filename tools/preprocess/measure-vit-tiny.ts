@@ -14,7 +14,7 @@ import { assignLabels } from '../../src/engine/data/labels.ts';
 import { listImageFiles, readImagenetClassList } from '../../src/engine/data/node-files.ts';
 import { decodeImage, normalizeToTensor, resizeAndCrop, toChannels } from '../../src/engine/image/index.ts';
 
-const FIXTURE = '/work/shared/fixtures/imagenet';
+const FIXTURE = new URL('../../../shared/fixtures/imagenet', import.meta.url).pathname;
 const imagesDir = process.argv[2] ?? join(FIXTURE, 'images');
 const modelPath = process.argv[3] ?? join(FIXTURE, 'vit_tiny_patch16_224.onnx');
 const RESIZE = 256, CROP = 224, MEAN = [0.5, 0.5, 0.5], STD = [0.5, 0.5, 0.5];
