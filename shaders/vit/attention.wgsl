@@ -109,51 +109,14 @@ fn weighted_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   }
 }
 
-@compute @workgroup_size(WG)
-fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) li: u32) {
-  let row = (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * WG + li;
-  let n = params.tokens;
-  if (row >= params.batch * params.heads * n) { return; }
-  let i = row % n;
-  let h = (row / n) % params.heads;
-  let b = row / (n * params.heads);
-  let hd = params.head_dim;
-  let stride = 3u * params.heads * hd;
-  let q_base = (b * n + i) * stride + h * hd;
-  let k_base = b * n * stride + params.heads * hd + h * hd;
-  let v_base = k_base + params.heads * hd;
-  let p_base = row * n;
-  var m = -3.402823466e+38f;
-  for (var j = 0u; j < n; j++) {
-    var s = 0.0;
-    for (var d = 0u; d < hd; d++) { s = fma(qkv[q_base + d] * params.scale, qkv[k_base + j * stride + d], s); }
-    probs[p_base + j] = s;
-    m = max(m, s);
-  }
-  var sum = 0.0;
-  for (var j = 0u; j < n; j++) {
-    let e = exp(probs[p_base + j] - m);
-    probs[p_base + j] = e;
-    sum += e;
-  }
-  let inv = 1.0 / sum;
-  for (var j = 0u; j < n; j++) { probs[p_base + j] *= inv; }
-  let o_base = (b * n + i) * params.heads * hd + h * hd;
-  for (var d = 0u; d < hd; d++) {
-    var acc = 0.0;
-    for (var j = 0u; j < n; j++) { acc = fma(probs[p_base + j], qkv[v_base + j * stride + d], acc); }
-    out[o_base + d] = acc;
-  }
+// One query row per thread, for the `rows*` entries: `row` = (b·H + h)·N + i.
+fn thread_row(wid: vec3u, nwg: vec3u, li: u32) -> u32 {
+  return (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * WG + li;
 }
 
-// rows, first half: softmax(scale · q_i · Kᵀ) into probs, one query row per thread.
-@compute @workgroup_size(WG)
-fn rows_probs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-              @builtin(local_invocation_index) li: u32) {
-  let row = (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * WG + li;
+// probs[row, :] = softmax(scale · q_i · Kᵀ), max subtracted, for the thread's own row.
+fn row_softmax(row: u32) {
   let n = params.tokens;
-  if (row >= params.batch * params.heads * n) { return; }
   let i = row % n;
   let h = (row / n) % params.heads;
   let b = row / (n * params.heads);
@@ -179,13 +142,9 @@ fn rows_probs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
   for (var j = 0u; j < n; j++) { probs[p_base + j] *= inv; }
 }
 
-// rows, second half: out row i of head h = Σ_j probs[row, j] · v_j, one query row per thread.
-@compute @workgroup_size(WG)
-fn rows_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-            @builtin(local_invocation_index) li: u32) {
-  let row = (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * WG + li;
+// out row i of head h = Σ_j probs[row, j] · v_j, for the thread's own row.
+fn row_weighted_sum(row: u32) {
   let n = params.tokens;
-  if (row >= params.batch * params.heads * n) { return; }
   let i = row % n;
   let h = (row / n) % params.heads;
   let b = row / (n * params.heads);
@@ -199,4 +158,28 @@ fn rows_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     for (var j = 0u; j < n; j++) { acc = fma(probs[p_base + j], qkv[v_base + j * stride + d], acc); }
     out[o_base + d] = acc;
   }
+}
+
+@compute @workgroup_size(WG)
+fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) li: u32) {
+  let row = thread_row(wid, nwg, li);
+  if (row >= params.batch * params.heads * params.tokens) { return; }
+  row_softmax(row);
+  row_weighted_sum(row);
+}
+
+// `rows` in two passes, so a quantizer can run on the probabilities in between.
+@compute @workgroup_size(WG)
+fn rows_probs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+              @builtin(local_invocation_index) li: u32) {
+  let row = thread_row(wid, nwg, li);
+  if (row < params.batch * params.heads * params.tokens) { row_softmax(row); }
+}
+
+@compute @workgroup_size(WG)
+fn rows_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+            @builtin(local_invocation_index) li: u32) {
+  let row = thread_row(wid, nwg, li);
+  if (row < params.batch * params.heads * params.tokens) { row_weighted_sum(row); }
 }
