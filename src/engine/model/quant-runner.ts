@@ -5,15 +5,14 @@
  * handling as ViTRunner (it is one). CPU twin: reference/vit-forward-quant.ts.
  */
 import type { GpuContext } from '../gpu/device.ts';
-import { readTensor, releaseTensor, uploadTensor, type GpuTensor } from '../gpu/tensor.ts';
-import { attention, layerNorm, matmul, patchEmbed, sliceCols } from '../kernels/index.ts';
+import { releaseTensor, type GpuTensor } from '../gpu/tensor.ts';
+import { attention, layerNorm, matmul, sliceCols } from '../kernels/index.ts';
 import { qkvChannelParams, quantizeModelWeights } from '../quant/apply-cpu.ts';
 import { GpuQuantParams, gpuActQuantizer, gpuChannelQuantizer, type GpuActQuantizer } from '../quant/gpu-quantizers.ts';
 import type { ViTQuantParams } from '../quant/params.ts';
 import type { SiteId } from '../stats/types.ts';
 import type { ViTModel } from '../vit/description.ts';
-import { DEFAULT_ACTIVATION_BUDGET, ViTRunner, type ActivationTap } from './vit-runner.ts';
-import type { GpuBlock } from './vit-weights-gpu.ts';
+import { DEFAULT_ACTIVATION_BUDGET, ViTRunner } from './vit-runner.ts';
 
 interface BlockQuantizers { qkvIn: GpuActQuantizer; qkv: GpuActQuantizer; probs: GpuActQuantizer; projIn: GpuActQuantizer; fc1In: GpuActQuantizer; fc2In: GpuActQuantizer }
 
@@ -50,38 +49,19 @@ export class QuantViTRunner extends ViTRunner {
       : null;
   }
 
-  /** The tap sees each quantizer's INPUT (what calibration of the quantized model needs), as ViTRunner's sites. */
-  protected override async recordChunk(pixels: Float32Array, batch: number, tap?: ActivationTap): Promise<Float32Array> {
-    const { ctx, weights: w } = this, c = this.model.config;
-    const image = uploadTensor(ctx, pixels, [batch, c.inChannels, c.imageSize, c.imageSize], 'image');
-    let enc = ctx.device.createCommandEncoder({ label: 'embed' });
+  /** The patch-embed input quantizer, then the embedding. */
+  protected override recordEmbed(enc: GPUCommandEncoder, image: GpuTensor): GpuTensor {
     const imageQ = this.patchIn(enc, image);
-    let x = patchEmbed(ctx, enc, imageQ, w.patchW, w.patchB, w.prefix, w.posEmbed, c.patch);
-    releaseTensor(ctx, image);
-    releaseTensor(ctx, imageQ);
-    ctx.pool.submit(enc);
-    for (const [i, blk] of w.blocks.entries()) {
-      enc = ctx.device.createCommandEncoder({ label: `block ${i}` });
-      const e = enc;
-      const next = this.recordQuantBlock(e, blk, this.sites[i], x, batch, tap && ((kind, t) => tap({ block: i, kind }, t, e)));
-      releaseTensor(ctx, x);
-      ctx.pool.submit(enc);
-      x = next;
-    }
-    enc = ctx.device.createCommandEncoder({ label: 'head' });
-    const logits = this.recordHead(enc, x, batch);
-    releaseTensor(ctx, x);
-    ctx.pool.submit(enc);
-    const out = await readTensor(ctx, logits);
-    releaseTensor(ctx, logits);
-    ctx.pool.recycle();
-    return out;
+    const x = super.recordEmbed(enc, imageQ);
+    releaseTensor(this.ctx, imageQ);
+    return x;
   }
 
   /** ViTRunner's block with a quantizer in front of every matmul input and between softmax and P·v. */
-  private recordQuantBlock(enc: GPUCommandEncoder, blk: GpuBlock, q: BlockQuantizers, x: GpuTensor, batch: number,
-                           tap?: (kind: SiteId['kind'], t: GpuTensor) => void): GpuTensor {
-    const ctx = this.ctx, c = this.model.config;
+  /** The tap sees each quantizer's INPUT (what calibration of the quantized model needs), as ViTRunner's sites. */
+  protected override recordBlock(enc: GPUCommandEncoder, index: number, x: GpuTensor, batch: number,
+                                 tap?: (kind: SiteId['kind'], t: GpuTensor) => void): GpuTensor {
+    const ctx = this.ctx, c = this.model.config, blk = this.weights.blocks[index], q = this.sites[index];
     // Quantizes t, releases it, and returns x̂ (after handing the FP input to the tap).
     const fq = (kind: SiteId['kind'], quant: GpuActQuantizer, t: GpuTensor) => {
       tap?.(kind, t);
@@ -117,7 +97,7 @@ export class QuantViTRunner extends ViTRunner {
    * pool_head fuses LayerNorm and the head, leaving no place for the head-input quantizer, so: slice the
    * prefix row(s) (a [B, N·dim] view of x), LayerNorm, quantize, matmul.
    */
-  private recordHead(enc: GPUCommandEncoder, x: GpuTensor, batch: number): GpuTensor {
+  protected override recordHead(enc: GPUCommandEncoder, x: GpuTensor, batch: number): GpuTensor {
     const ctx = this.ctx, w = this.weights, c = this.model.config;
     const row = (t: number) => {
       const s = sliceCols(ctx, enc, { buffer: x.buffer, shape: [batch, c.tokens * c.dim] }, t * c.dim, c.dim);

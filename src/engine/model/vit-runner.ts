@@ -9,7 +9,7 @@ import { readTensor, releaseTensor, uploadTensor, type GpuTensor } from '../gpu/
 import { attention, layerNorm, matmul, patchEmbed, poolHead, sliceCols } from '../kernels/index.ts';
 import type { SiteId } from '../stats/types.ts';
 import type { ViTConfig, ViTModel } from '../vit/description.ts';
-import { GpuViTWeights, type GpuBlock } from './vit-weights-gpu.ts';
+import { GpuViTWeights } from './vit-weights-gpu.ts';
 
 /** Scratch budget per chunk; GPUs have far more, but browsers kill tabs that take too much. */
 export const DEFAULT_ACTIVATION_BUDGET = 512 * 2 ** 20;
@@ -80,23 +80,26 @@ export class ViTRunner {
     return logits!;
   }
 
-  /** Records and runs one chunk; QuantViTRunner overrides it with the quantized forward. */
-  protected async recordChunk(pixels: Float32Array, batch: number, tap?: ActivationTap): Promise<Float32Array> {
-    const { ctx, weights: w } = this, c = this.model.config;
+  /**
+   * Records and runs one chunk: the embedding, each block and the head, each on its own encoder and
+   * submit. QuantViTRunner overrides the three stages, not this order.
+   */
+  private async recordChunk(pixels: Float32Array, batch: number, tap?: ActivationTap): Promise<Float32Array> {
+    const ctx = this.ctx, c = this.model.config;
     const image = uploadTensor(ctx, pixels, [batch, c.inChannels, c.imageSize, c.imageSize], 'image');
     let enc = ctx.device.createCommandEncoder({ label: 'embed' });
-    let x = patchEmbed(ctx, enc, image, w.patchW, w.patchB, w.prefix, w.posEmbed, c.patch);
+    let x = this.recordEmbed(enc, image);
     releaseTensor(ctx, image);
     ctx.pool.submit(enc);
-    for (const [i, blk] of w.blocks.entries()) {
-      enc = ctx.device.createCommandEncoder({ label: `block ${i}` });
-      const next = this.recordBlock(enc, blk, x, batch, tap && ((kind, t) => tap({ block: i, kind }, t, enc)));
+    for (let i = 0; i < c.depth; i++) {
+      const blockEnc = (enc = ctx.device.createCommandEncoder({ label: `block ${i}` }));
+      const next = this.recordBlock(blockEnc, i, x, batch, tap && ((kind, t) => tap({ block: i, kind }, t, blockEnc)));
       releaseTensor(ctx, x);
       ctx.pool.submit(enc);
       x = next;
     }
     enc = ctx.device.createCommandEncoder({ label: 'head' });
-    const logits = poolHead(ctx, enc, x, w.normGamma, w.normBeta, w.headW, w.headB, { batch, eps: c.lnEps, dist: w.headDist });
+    const logits = this.recordHead(enc, x, batch);
     releaseTensor(ctx, x);
     ctx.pool.submit(enc);
     const out = await readTensor(ctx, logits);
@@ -105,10 +108,22 @@ export class ViTRunner {
     return out;
   }
 
+  /** image [B, Cin, S, S] → tokens [B·N, dim] with prefix tokens and position embedding. */
+  protected recordEmbed(enc: GPUCommandEncoder, image: GpuTensor): GpuTensor {
+    const w = this.weights;
+    return patchEmbed(this.ctx, enc, image, w.patchW, w.patchB, w.prefix, w.posEmbed, this.model.config.patch);
+  }
+
+  /** Final LayerNorm of the pooled token(s) and the head(s) → logits [B, classes]. */
+  protected recordHead(enc: GPUCommandEncoder, x: GpuTensor, batch: number): GpuTensor {
+    const w = this.weights;
+    return poolHead(this.ctx, enc, x, w.normGamma, w.normBeta, w.headW, w.headB, { batch, eps: this.model.config.lnEps, dist: w.headDist });
+  }
+
   /** x ← x + proj(attn(LN1 x)); x ← x + fc2(gelu(fc1(LN2 x))). Returns the new residual stream. */
-  private recordBlock(enc: GPUCommandEncoder, blk: GpuBlock, x: GpuTensor, batch: number,
-                      tap?: (kind: SiteId['kind'], t: GpuTensor) => void): GpuTensor {
-    const ctx = this.ctx, c = this.model.config;
+  protected recordBlock(enc: GPUCommandEncoder, index: number, x: GpuTensor, batch: number,
+                        tap?: (kind: SiteId['kind'], t: GpuTensor) => void): GpuTensor {
+    const ctx = this.ctx, c = this.model.config, blk = this.weights.blocks[index];
     const h1 = layerNorm(ctx, enc, x, blk.ln1Gamma, blk.ln1Beta, c.lnEps);
     tap?.('qkv-in', h1);
     const qkv = matmul(ctx, enc, h1, blk.qkvW, blk.qkvB);
