@@ -7,6 +7,8 @@
 import { UsageError } from '../errors.ts';
 import { toChannels, type DecodedImage } from './decoded-image.ts';
 import { resizeBicubic } from './resample.ts';
+// Python's round() (half to even), which torchvision's `int(round((h - crop) / 2.0))` inherits.
+import { roundHalfEven } from '../reference/quant/rounding.ts';
 
 export interface PreprocessSpec {
   /** Shorter side after resizing. */
@@ -34,11 +36,6 @@ export function resizedSize(width: number, height: number, size: number): { widt
   return { width: Math.trunc((size * width) / height), height: size };
 }
 
-/** Python's round(): half to even, which torchvision's `int(round((h - crop) / 2.0))` inherits. */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 /**
  * Top (or left) offset of torchvision's CenterCrop. Negative when the image is smaller than the crop:
