@@ -68,14 +68,12 @@ describe('adfq quantize (embedded demo)', () => {
     expect(ad.quantized.top1).toBeGreaterThan(mm.quantized.top1);
   });
 
-  // KNOWN FAILURE (measured): at W4A4 every method collapses to chance on the demo (top-1 10.12%, top-5
-  // 50%: one class for every image), ADFQ included; W4A8 gives 89.9% and W8A4 63.7%, so the combination
-  // breaks it. Spec §1's claim is therefore NOT reproduced by this FP32-activation calibration without ASMO.
-  // `it.fails` keeps the claim in view: this test turns red once ADFQ does beat MinMax, then make it `it`.
-  it.fails('W4A4: ADFQ beats per-tensor MinMax (top-1)', () => {
+  // The demo's outlier channels sit in every block's LayerNorms (not the final norm): per-tensor MinMax
+  // must give them the whole 4-bit range and collapses; PPOQ passes them through in FP32.
+  it('W4A4: ADFQ beats per-tensor MinMax (top-1) by a wide margin', () => {
     const mm = result('w4a4-minmax'), ad = result('w4a4-adfq');
     console.log(`[quantize] W4A4: fp32 ${ad.fp32.top1}, minmax ${mm.quantized.top1}, adfq ${ad.quantized.top1}`);
-    expect(ad.quantized.top1).toBeGreaterThan(mm.quantized.top1);
+    expect(ad.quantized.top1).toBeGreaterThan(mm.quantized.top1 + 0.3);
   });
 
   it('--json: the last stdout line is the result object', () => {

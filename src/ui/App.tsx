@@ -3,6 +3,7 @@ import { DropZone } from './panels/DropZone.tsx';
 import { EnginePanel } from './panels/EnginePanel.tsx';
 import { EvalPanel } from './panels/EvalPanel.tsx';
 import { ModelPanel } from './panels/ModelPanel.tsx';
+import { QuantizePanel } from './panels/QuantizePanel.tsx';
 import { StatsPanel } from './panels/StatsPanel.tsx';
 
 export function App() {
@@ -16,6 +17,7 @@ export function App() {
         <DataPanel />
       </div>
       <EvalPanel />
+      <QuantizePanel />
       <StatsPanel />
     </div>
   );

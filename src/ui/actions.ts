@@ -34,6 +34,7 @@ export async function startEngine(): Promise<void> {
     patch('engine', { status: 'lost', error });
     patch('evaluation', { running: false });
     patch('statistics', { running: false });
+    patch('quantization', { running: false });
   });
   try {
     const r = await client.init();
@@ -82,6 +83,8 @@ export async function loadModel(name: string, bytes: Uint8Array, isDemo = false,
 function clearResults(): void {
   patch('evaluation', { result: null, done: 0, total: 0, error: null });
   if (!useStudio.getState().statistics.running) useStudio.setState({ statistics: initialStatistics });
+  // A run still going finishes on the old model and images; its result is dropped (generation differs).
+  patch('quantization', { runs: [], selected: null, error: null, generation: useStudio.getState().quantization.generation + 1 });
 }
 
 let imagenetList: ClassList | null = null;

@@ -1,8 +1,9 @@
 /** The page's side of the worker protocol: each request becomes a promise; progress arrives by callback. */
 import type { EvalResult } from '../engine/eval/evaluate.ts';
 import type { PreprocessSpec } from '../engine/image/transform.ts';
+import type { QuantizeSettings } from '../engine/quant/quantize.ts';
 import type { SiteId, SiteStats, StatsSettings, StatsSummary } from '../engine/stats/types.ts';
-import type { ErrorInfo, LoadedModel, Request, Response, WorkerImage } from '../worker/protocol.ts';
+import type { ErrorInfo, LoadedModel, QuantizeRunResult, Request, Response, WorkerImage } from '../worker/protocol.ts';
 
 export class EngineRequestError extends Error {
   constructor(readonly info: ErrorInfo) { super(info.message); }
@@ -76,6 +77,16 @@ export class EngineClient {
     return {
       cancel: () => this.worker.postMessage({ kind: 'cancel', id: 0, target: r.id } satisfies Request),
       done: r.done.then((m) => m.summary),
+    };
+  }
+
+  /** Calibrates on the first `calibSize` images of the class round-robin, then evaluates FP32 and quantized on the rest. */
+  quantize(images: WorkerImage[], spec: PreprocessSpec, batchSize: number, calibSize: number, settings: QuantizeSettings,
+           onProgress: (done: number, total: number, phase?: string) => void): { cancel(): void; done: Promise<QuantizeRunResult> } {
+    const r = this.request<'quant-result'>({ kind: 'quantize', images, spec, batchSize, calibSize, settings } as Omit<Request, 'id'>, onProgress);
+    return {
+      cancel: () => this.worker.postMessage({ kind: 'cancel', id: 0, target: r.id } satisfies Request),
+      done: r.done.then((m) => m.result),
     };
   }
 

@@ -5,13 +5,49 @@
  */
 import { create } from 'zustand';
 import type { UnknownLabel } from '../engine/data/labels.ts';
-import type { EvalResult } from '../engine/eval/evaluate.ts';
+import type { EvalResult, SkippedImage } from '../engine/eval/evaluate.ts';
+import type { Accuracy } from '../engine/eval/metrics.ts';
+import type { ViTQuantParams } from '../engine/quant/params.ts';
+import { DEFAULT_QUANTIZE_SETTINGS, type Method, type QuantizeSettings, type SiteQuantReport } from '../engine/quant/quantize.ts';
 import type { SiteId, SiteStats, StatsSummary } from '../engine/stats/types.ts';
 import type { ErrorInfo, LoadedModel } from '../worker/protocol.ts';
 
 export interface DataImage { name: string; label: number | null; bytes: Uint8Array }
 
 export type PresetName = 'model' | 'imagenet' | 'half' | 'custom';
+
+/** The quantization form as typed: numbers the user types stay strings until they are checked. */
+export interface QuantForm {
+  method: Method;
+  bitsW: number;
+  bitsA: number;
+  /** adfq only: ablations (PPOQ → uniform on both LayerNorm outputs, SLQ → uniform, log√2 → uniform). */
+  noPpoq: boolean; noSlq: boolean; noLog: boolean;
+  /** '' = the default, min(32, images − 1). */
+  calibSize: string;
+  tauQkv: string;
+  tauFc1: string;
+}
+
+/** One finished quantization run: plain numbers (the params are JSON data, for the level overlay). */
+export interface QuantRun {
+  id: number;
+  /** Method and ablations, e.g. 'ADFQ −SLQ'. */
+  label: string;
+  settings: QuantizeSettings;
+  calibImages: number;
+  evalImages: number;
+  /** Runs with the same key were evaluated on the same images with the same preprocessing. */
+  evalSet: string;
+  fp32: Accuracy;
+  quantized: Accuracy;
+  seconds: number;
+  timings: { calibrationSeconds: number; fp32EvalSeconds: number; quantizedEvalSeconds: number; totalSeconds: number };
+  backend: 'cpu' | 'gpu';
+  sites: SiteQuantReport[];
+  params: ViTQuantParams;
+  skipped: SkippedImage[];
+}
 
 export interface StudioState {
   /** 'lost': the GPU device went away; the page offers a restart. */
@@ -24,12 +60,29 @@ export interface StudioState {
     running: boolean; phase: string; done: number; total: number; error: ErrorInfo | null;
     summary: StatsSummary | null; site: SiteId; siteStats: SiteStats | null; siteError: ErrorInfo | null;
   };
+  quantization: {
+    form: QuantForm;
+    running: boolean; phase: string; done: number; total: number; error: ErrorInfo | null;
+    runs: QuantRun[];
+    /** The run whose per-site errors and levels are shown; null: none. */
+    selected: number | null;
+    /** PPOQ sites: the token whose grid the explorer draws; 'all': every token's grid, faintly. */
+    levelToken: number | 'all';
+    /** Bumped when the model or dataset changes: a run started before that is dropped when it ends. */
+    generation: number;
+  };
   /** Page-level state: the drag overlay and messages about dropped files. */
   ui: { dragging: boolean; dropNotice: string | null };
 }
 
 export const initialStatistics: StudioState['statistics'] = {
   running: false, phase: '', done: 0, total: 0, error: null, summary: null, site: { block: 0, kind: 'qkv-in' }, siteStats: null, siteError: null,
+};
+
+const d = DEFAULT_QUANTIZE_SETTINGS;
+export const initialQuantForm: QuantForm = {
+  method: d.method, bitsW: d.bitsW, bitsA: d.bitsA, noPpoq: false, noSlq: false, noLog: false,
+  calibSize: '', tauQkv: String(d.tauQkv), tauFc1: String(d.tauFc1),
 };
 
 export const useStudio = create<StudioState>(() => ({
@@ -39,6 +92,7 @@ export const useStudio = create<StudioState>(() => ({
   preprocessing: { preset: 'model', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], resize: 256 },
   evaluation: { running: false, done: 0, total: 0, result: null, error: null },
   statistics: initialStatistics,
+  quantization: { form: initialQuantForm, running: false, phase: '', done: 0, total: 0, error: null, runs: [], selected: null, levelToken: 0, generation: 0 },
   ui: { dragging: false, dropNotice: null },
 }));
 

@@ -1,13 +1,14 @@
 /// <reference lib="webworker" />
 /**
  * The engine in a Web Worker, so the page never freezes while the GPU works. One request at a time
- * per kind; `cancel` aborts a running evaluation between batches.
+ * per kind; `cancel` aborts a running evaluation, statistics collection or quantization between batches.
  */
 import { Engine } from '../engine/engine.ts';
 import { AdfqError } from '../engine/errors.ts';
 import { evaluate } from '../engine/eval/evaluate.ts';
 import { collectStats, type StatsCollection } from '../engine/stats/collect-stats.ts';
 import type { ErrorInfo, Request, Response, WorkerImage } from './protocol.ts';
+import { runQuantize } from './quantize-request.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 let engine: Engine | null = null;
@@ -60,6 +61,15 @@ async function handle(req: Request): Promise<void> {
       const site = stats?.site(req.site);
       if (!site) throw new AdfqError('no-stats', 'No statistics recorded for that block and tensor yet; record statistics first.');
       post({ kind: 'site-stats', id: req.id, stats: site });
+      return;
+    }
+    case 'quantize': {
+      const e = requireEngine();
+      const result = await cancellable(req.id, (signal) => runQuantize(e, {
+        images: req.images, spec: req.spec, batchSize: req.batchSize, calibSize: req.calibSize, settings: req.settings,
+        signal, onProgress: (done, total, phase) => post({ kind: 'progress', id: req.id, done, total, phase }),
+      }));
+      post({ kind: 'quant-result', id: req.id, result });
       return;
     }
     case 'cancel':

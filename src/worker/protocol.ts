@@ -2,8 +2,11 @@
  * The typed messages between the page and the engine worker. Only plain data crosses: summaries,
  * numbers, bytes; GPU handles never leave the worker.
  */
-import type { EvalResult } from '../engine/eval/evaluate.ts';
+import type { EvalResult, SkippedImage } from '../engine/eval/evaluate.ts';
+import type { Accuracy } from '../engine/eval/metrics.ts';
 import type { PreprocessSpec } from '../engine/image/transform.ts';
+import type { ViTQuantParams } from '../engine/quant/params.ts';
+import type { QuantizeSettings, SiteQuantReport } from '../engine/quant/quantize.ts';
 import type { SiteId, SiteStats, StatsSettings, StatsSummary } from '../engine/stats/types.ts';
 import type { ModelSummary } from '../engine/vit/summary.ts';
 
@@ -15,6 +18,8 @@ export type Request =
   | { kind: 'evaluate'; id: number; images: WorkerImage[]; spec: PreprocessSpec; batchSize: number }
   | { kind: 'collect-stats'; id: number; images: WorkerImage[]; spec: PreprocessSpec; batchSize: number; settings: StatsSettings }
   | { kind: 'site-stats'; id: number; site: SiteId }
+  /** Calibrates on the first `calibSize` images of the split, then evaluates FP32 and quantized on the rest. */
+  | { kind: 'quantize'; id: number; images: WorkerImage[]; spec: PreprocessSpec; batchSize: number; calibSize: number; settings: QuantizeSettings }
   | { kind: 'cancel'; id: number; target: number }
   /** Tests only: destroys the device, as a driver reset or GPU process crash would. */
   | { kind: 'debug-lose-device'; id: number };
@@ -28,6 +33,23 @@ export interface LoadedModel {
   warnings: string[];
 }
 
+/** One finished quantization run, as plain data (the params are numbers and arrays only). */
+export interface QuantizeRunResult {
+  settings: QuantizeSettings;
+  params: ViTQuantParams;
+  sites: SiteQuantReport[];
+  /** Images the quantizers were calibrated on (those of the split that decoded). */
+  calibImages: number;
+  /** Images evaluated (the rest of the split), FP32 and quantized on exactly the same tensors. */
+  evalImages: number;
+  fp32: Accuracy;
+  quantized: Accuracy;
+  /** Calibration images that did not decode, then evaluation images that did not. */
+  skipped: SkippedImage[];
+  backend: 'cpu' | 'gpu';
+  timings: { calibrationSeconds: number; fp32EvalSeconds: number; quantizedEvalSeconds: number; totalSeconds: number };
+}
+
 export type Response =
   | { kind: 'ready'; id: number; adapter: string; isSoftware: boolean }
   | { kind: 'model'; id: number; model: LoadedModel }
@@ -35,5 +57,6 @@ export type Response =
   | { kind: 'stats-summary'; id: number; summary: StatsSummary }
   | { kind: 'site-stats'; id: number; stats: SiteStats }
   | { kind: 'eval-result'; id: number; result: EvalResult }
+  | { kind: 'quant-result'; id: number; result: QuantizeRunResult }
   | { kind: 'error'; id: number; error: ErrorInfo }
   | { kind: 'device-lost'; id: 0; error: ErrorInfo };

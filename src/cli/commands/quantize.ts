@@ -11,17 +11,15 @@ import { UnsupportedModelError, UsageError } from '../../engine/errors.ts';
 import { evaluate, type ImageSource } from '../../engine/eval/evaluate.ts';
 import { imageBytesToTensor } from '../../engine/image/index.ts';
 import { listImageFiles } from '../../engine/data/node-files.ts';
+import { roundRobin } from '../../engine/data/split.ts';
 import { QuantViTRunner } from '../../engine/model/quant-runner.ts';
-import { adfqParams, ALL_ABLATED, percentileParams } from '../../engine/quant/adfq-params.ts';
-import { minMaxParams } from '../../engine/quant/min-max.ts';
-import type { Ablation, ViTQuantParams } from '../../engine/quant/params.ts';
+import type { Ablation } from '../../engine/quant/params.ts';
+import { calibrate, DEFAULT_QUANTIZE_SETTINGS, METHODS, type Method } from '../../engine/quant/quantize.ts';
 import { intFlag, stringFlag, type ParsedArgs } from '../args.ts';
 import { DEMO_IMAGES_PATH } from '../demo.ts';
 import { imagesFromArgs, preprocessingFromArgs, readModelArg } from '../model-input.ts';
 import { progressBar } from '../progress.ts';
 
-export const METHODS = ['adfq', 'minmax', 'percentile'] as const;
-export type Method = (typeof METHODS)[number];
 
 /** `w4a4` → {bitsW: 4, bitsA: 4}; 2 ≤ X, Y ≤ 8. */
 export function parseBits(v: string | undefined): { bitsW: number; bitsA: number } {
@@ -37,19 +35,6 @@ function parseMethod(v: string | undefined): Method {
   const m = (v ?? 'adfq') as Method;
   if (!METHODS.includes(m)) throw new UsageError(`--method must be one of ${METHODS.join(', ')}, got '${v}'.`);
   return m;
-}
-
-/** Round-robin over the top-level folders (classes) of `entries`, keeping the order within each. */
-function roundRobin<T extends { path: string }>(entries: T[]): T[] {
-  const groups = new Map<string, T[]>();
-  for (const e of entries) {
-    const key = e.path.includes('/') ? e.path.slice(0, e.path.indexOf('/')) : '';
-    if (!groups.has(key)) groups.set(key, []);
-    groups.get(key)!.push(e);
-  }
-  const lists = [...groups.values()], out: T[] = [];
-  for (let i = 0; out.length < entries.length; i++) for (const l of lists) if (i < l.length) out.push(l[i]);
-  return out;
 }
 
 export async function quantizeCommand(args: ParsedArgs) {
@@ -88,7 +73,7 @@ export async function quantizeCommand(args: ParsedArgs) {
     let evalSources: ImageSource[];
     let splitNote: string | null = null;
     if (file.isDemo && !calibDir && !evalDir) {
-      const all = roundRobin(await listImageFiles(DEMO_IMAGES_PATH));
+      const all = roundRobin(await listImageFiles(DEMO_IMAGES_PATH), (f) => f.path);
       if (calibSize >= all.length) throw new UsageError(`--calib-size must leave demo images to evaluate (the demo has ${all.length}).`);
       calibFiles = all.slice(0, calibSize);
       const calibSet = new Set(calibFiles.map((f) => f.path));
@@ -98,7 +83,7 @@ export async function quantizeCommand(args: ParsedArgs) {
       process.stderr.write(`${splitNote}\n`);  // always: the accuracies mean nothing without it
     } else {
       if (!calibDir || !evalDir) throw new UsageError('Give both --calib <dir> and --eval <dir> (or neither, for the embedded demo).');
-      calibFiles = roundRobin(await listImageFiles(calibDir)).slice(0, calibSize);
+      calibFiles = roundRobin(await listImageFiles(calibDir), (f) => f.path).slice(0, calibSize);
       if (calibFiles.length === 0) throw new UsageError(`No JPEG or PNG files under ${calibDir}.`);
       const images = await imagesFromArgs({ ...args, flags: new Map(args.flags).set('images', evalDir) }, config, false);
       for (const w of images.labels.warnings) process.stderr.write(`warning: ${w}\n`);
@@ -113,12 +98,12 @@ export async function quantizeCommand(args: ParsedArgs) {
     tensors.forEach((t, i) => calibPixels.set(t, i * per));
     const n = tensors.length;
 
-    log(`calibrating ${method} W${bitsW}A${bitsA} on ${n} images (CPU)...`);
-    const t0 = performance.now();
-    const params: ViTQuantParams = method === 'adfq' ? adfqParams(model, calibPixels, n, { bitsW, bitsA, ablation })
-      : method === 'percentile' ? percentileParams(model, calibPixels, n, { bitsW, bitsA })
-        : minMaxParams(model, calibPixels, n, { bitsW, bitsA, ablation: ALL_ABLATED });
-    const calibSeconds = (performance.now() - t0) / 1000;
+    log(`calibrating ${method} W${bitsW}A${bitsA} on ${n} images...`);
+    const calBar = progressBar('calibrate', showProgress);
+    const cal = await calibrate(engine.gpu, model, calibPixels, n, { ...DEFAULT_QUANTIZE_SETTINGS, method, bitsW, bitsA, ablation },
+      { onProgress: (d, t) => calBar.update(d, t) });
+    calBar.finish();
+    const params = cal.params, calibSeconds = cal.seconds;
     log(`calibrated in ${calibSeconds.toFixed(1)} s`);
 
     const fpBar = progressBar('eval fp32', showProgress);
@@ -146,7 +131,7 @@ export async function quantizeCommand(args: ParsedArgs) {
     };
     if (reportPath) {
       try {
-        await writeFile(reportPath, `${JSON.stringify({ ...out, quantParams: params }, null, 1)}\n`);
+        await writeFile(reportPath, `${JSON.stringify({ ...out, sites: cal.sites, quantParams: params }, null, 1)}\n`);
       } catch (e) {
         throw new UsageError(`Cannot write the report to ${reportPath}: ${(e as Error).message}`);
       }

@@ -60,7 +60,7 @@ export function attention(ctx: GpuContext, encoder: GPUCommandEncoder, qkv: GpuT
     const pq = o.quantizeProbs(probs);
     const split = { ...common, buffers: [qkv.buffer, pq.buffer, out.buffer] };
     attentionKernel.run(ctx, encoder, rows ? { ...split, entry: 'rows_sum', workgroups: rowGroups } : { ...split, entry: 'weighted_sum' });
-    releaseTensor(ctx, pq);
+    if (pq !== probs) releaseTensor(ctx, pq);  // a pass-through quantizer hands back probs itself
   } else if (rows) {
     attentionKernel.run(ctx, encoder, { ...common, entry: 'rows', workgroups: rowGroups });
   } else {

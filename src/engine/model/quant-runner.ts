@@ -9,12 +9,16 @@ import { releaseTensor, type GpuTensor } from '../gpu/tensor.ts';
 import { attention, layerNorm, matmul, sliceCols } from '../kernels/index.ts';
 import { qkvChannelParams, quantizeModelWeights } from '../quant/apply-cpu.ts';
 import { GpuQuantParams, gpuActQuantizer, gpuChannelQuantizer, type GpuActQuantizer } from '../quant/gpu-quantizers.ts';
-import type { ViTQuantParams } from '../quant/params.ts';
+import type { ActQuant, BlockQuantParams, ViTQuantParams, WeightQuantParams } from '../quant/params.ts';
+import { siteName, siteQuantizer, type QuantSiteId } from '../quant/sites.ts';
+import { UsageError } from '../errors.ts';
 import type { SiteId } from '../stats/types.ts';
 import type { ViTModel } from '../vit/description.ts';
 import { DEFAULT_ACTIVATION_BUDGET, ViTRunner } from './vit-runner.ts';
 
-interface BlockQuantizers { qkvIn: GpuActQuantizer; qkv: GpuActQuantizer; probs: GpuActQuantizer; projIn: GpuActQuantizer; fc1In: GpuActQuantizer; fc2In: GpuActQuantizer }
+/** null = that site stays FP32 (not calibrated yet). */
+type SiteQuantizer = GpuActQuantizer | null;
+interface BlockQuantizers { qkvIn: SiteQuantizer; qkv: SiteQuantizer; probs: SiteQuantizer; projIn: SiteQuantizer; fc1In: SiteQuantizer; fc2In: SiteQuantizer }
 
 export interface QuantRunnerOptions {
   budget?: number;
@@ -24,33 +28,65 @@ export interface QuantRunnerOptions {
 
 export class QuantViTRunner extends ViTRunner {
   private readonly store: GpuQuantParams;
-  private readonly patchIn: GpuActQuantizer;
-  private readonly headIn: GpuActQuantizer;
+  private readonly bits: number;
+  private patchIn: SiteQuantizer;
+  private headIn: SiteQuantizer;
   private readonly sites: BlockQuantizers[];
   /** DeiT-distilled: both heads pre-scaled by 0.5 (exact), so the average is one residual matmul. */
   private readonly halfHeads: { w: GpuTensor; b: GpuTensor; dw: GpuTensor; db: GpuTensor } | null;
 
-  constructor(ctx: GpuContext, readonly fpModel: ViTModel, readonly params: ViTQuantParams, private readonly options: QuantRunnerOptions = {}) {
+  /**
+   * `params` with only the weights' quantizers (WeightQuantParams) leaves every activation FP32; calibration
+   * then sets them one by one with setActivation, in forward order.
+   */
+  constructor(ctx: GpuContext, readonly fpModel: ViTModel, params: ViTQuantParams | WeightQuantParams, private readonly options: QuantRunnerOptions = {}) {
     super(ctx, quantizeModelWeights(fpModel, params), options.budget ?? DEFAULT_ACTIVATION_BUDGET);
-    const c = fpModel.config, bits = params.bitsA, store = (this.store = new GpuQuantParams(ctx));
-    const act = (q: Parameters<typeof gpuActQuantizer>[2], label: string) => gpuActQuantizer(ctx, store, q, bits, c.tokens, label);
-    this.patchIn = act(params.patchIn, 'patch-in');
-    this.headIn = act(params.headIn, 'head-in');
-    this.sites = params.blocks.map((q, i) => ({
-      qkvIn: act(q.qkvIn, `b${i}.qkv-in`), probs: act(q.probs, `b${i}.probs`), projIn: act(q.projIn, `b${i}.proj-in`),
-      fc1In: act(q.fc1In, `b${i}.fc1-in`), fc2In: act(q.fc2In, `b${i}.fc2-in`),
-      qkv: gpuChannelQuantizer(ctx, store, qkvChannelParams(q, c.dim), bits, `b${i}.qkv`),
-    }));
-    const w = this.model.weights, k = c.numClasses;
-    const half = (a: Float32Array, label: string, shape: number[]) => store.upload(a.map((v) => 0.5 * v), label, shape);
+    this.bits = params.bitsA;
+    this.store = new GpuQuantParams(ctx);
+    this.patchIn = null;
+    this.headIn = null;
+    this.sites = params.blocks.map(() => ({ qkvIn: null, qkv: null, probs: null, projIn: null, fc1In: null, fc2In: null }));
+    if ('patchIn' in params) {
+      this.setActivation({ block: null, kind: 'patch-in' }, params.patchIn);
+      this.setActivation({ block: null, kind: 'head-in' }, params.headIn);
+      params.blocks.forEach((q, block) => {
+        for (const kind of ['qkv-in', 'attn-probs', 'proj-in', 'fc1-in', 'fc2-in'] as const) this.setActivation({ block, kind }, siteQuantizer(params, { block, kind })!);
+        this.setQkv(block, q);
+      });
+    }
+    const w = this.model.weights, c = fpModel.config, k = c.numClasses;
+    const half = (a: Float32Array, label: string, shape: number[]) => this.store.upload(a.map((v) => 0.5 * v), label, shape);
     this.halfHeads = w.headDistW && w.headDistB
       ? { w: half(w.headW, 'head.w/2', [c.dim, k]), b: half(w.headB, 'head.b/2', [k]),
           dw: half(w.headDistW, 'head_dist.w/2', [c.dim, k]), db: half(w.headDistB, 'head_dist.b/2', [k]) }
       : null;
   }
 
+  /** Installs one activation quantizer (q, k and v go together: setQkv). */
+  setActivation(site: QuantSiteId, q: ActQuant): void {
+    const f = gpuActQuantizer(this.ctx, this.store, q, this.bits, this.model.config.tokens, siteName(site));
+    if (site.block === null) {
+      if (site.kind === 'patch-in') this.patchIn = f; else this.headIn = f;
+      return;
+    }
+    const s = this.sites[site.block];
+    switch (site.kind) {
+      case 'qkv-in': s.qkvIn = f; return;
+      case 'attn-probs': s.probs = f; return;
+      case 'proj-in': s.projIn = f; return;
+      case 'fc1-in': s.fc1In = f; return;
+      case 'fc2-in': s.fc2In = f; return;
+      default: throw new UsageError(`q, k and v of block ${site.block} are set together (setQkv).`);
+    }
+  }
+
+  setQkv(block: number, q: Pick<BlockQuantParams, 'q' | 'k' | 'v'>): void {
+    this.sites[block].qkv = gpuChannelQuantizer(this.ctx, this.store, qkvChannelParams(q, this.model.config.dim), this.bits, `b${block}.qkv`);
+  }
+
   /** The patch-embed input quantizer, then the embedding. */
   protected override recordEmbed(enc: GPUCommandEncoder, image: GpuTensor): GpuTensor {
+    if (!this.patchIn) return super.recordEmbed(enc, image);
     const imageQ = this.patchIn(enc, image);
     const x = super.recordEmbed(enc, imageQ);
     releaseTensor(this.ctx, imageQ);
@@ -63,8 +99,9 @@ export class QuantViTRunner extends ViTRunner {
                                  tap?: (kind: SiteId['kind'], t: GpuTensor) => void): GpuTensor {
     const ctx = this.ctx, c = this.model.config, blk = this.weights.blocks[index], q = this.sites[index];
     // Quantizes t, releases it, and returns x̂ (after handing the FP input to the tap).
-    const fq = (kind: SiteId['kind'], quant: GpuActQuantizer, t: GpuTensor) => {
+    const fq = (kind: SiteId['kind'], quant: SiteQuantizer, t: GpuTensor) => {
       tap?.(kind, t);
+      if (!quant) return t;
       const y = quant(enc, t);
       releaseTensor(ctx, t);
       return y;
@@ -73,11 +110,11 @@ export class QuantViTRunner extends ViTRunner {
     const qkvFp = matmul(ctx, enc, h1, blk.qkvW, blk.qkvB);
     releaseTensor(ctx, h1);
     if (tap) this.tapQkv(enc, qkvFp, tap);
-    const qkv = q.qkv(enc, qkvFp);  // q, k, v per tensor each: one per-channel call over [3·dim]
-    releaseTensor(ctx, qkvFp);
+    const qkv = q.qkv ? q.qkv(enc, qkvFp) : qkvFp;  // q, k, v per tensor each: one per-channel call over [3·dim]
+    if (qkv !== qkvFp) releaseTensor(ctx, qkvFp);
     const att = attention(ctx, enc, qkv, {
       batch, heads: c.heads, variant: this.options.attentionVariant,
-      quantizeProbs: (p) => { tap?.('attn-probs', p); return q.probs(enc, p); },
+      quantizeProbs: (p) => { tap?.('attn-probs', p); return q.probs ? q.probs(enc, p) : p; },
     });
     releaseTensor(ctx, qkv);
     const o = fq('proj-in', q.projIn, att.out);
@@ -98,12 +135,11 @@ export class QuantViTRunner extends ViTRunner {
    * prefix row(s) (a [B, N·dim] view of x), LayerNorm, quantize, matmul.
    */
   protected override recordHead(enc: GPUCommandEncoder, x: GpuTensor, batch: number): GpuTensor {
-    const ctx = this.ctx, w = this.weights, c = this.model.config;
+    const ctx = this.ctx, w = this.weights;
     const row = (t: number) => {
-      const s = sliceCols(ctx, enc, { buffer: x.buffer, shape: [batch, c.tokens * c.dim] }, t * c.dim, c.dim);
-      const h = layerNorm(ctx, enc, s, w.normGamma, w.normBeta, c.lnEps);
+      const h = this.recordHeadInput(enc, x, batch, t);
+      if (!this.headIn) return h;
       const y = this.headIn(enc, h);
-      releaseTensor(ctx, s);
       releaseTensor(ctx, h);
       return y;
     };
@@ -117,6 +153,15 @@ export class QuantViTRunner extends ViTRunner {
     releaseTensor(ctx, dist);
     releaseTensor(ctx, logits);
     return avg;
+  }
+
+  /** The head input of prefix token t (0 cls, 1 dist): final LayerNorm of that row of x [B·N, dim] → [B, dim]. */
+  recordHeadInput(enc: GPUCommandEncoder, x: GpuTensor, batch: number, t: number): GpuTensor {
+    const ctx = this.ctx, w = this.weights, c = this.model.config;
+    const s = sliceCols(ctx, enc, { buffer: x.buffer, shape: [batch, c.tokens * c.dim] }, t * c.dim, c.dim);
+    const h = layerNorm(ctx, enc, s, w.normGamma, w.normBeta, c.lnEps);
+    releaseTensor(ctx, s);
+    return h;
   }
 
   override dispose(): void {

@@ -21,6 +21,16 @@ export function activationBytesPerImage(c: ViTConfig): { block: number; largest:
   return { block: 5 * tok + qkv + probs + fc1, largest: Math.max(probs, fc1, qkv) };
 }
 
+/** The largest batch one chunk may hold: every buffer under `maxBindingBytes`, scratch under `budget`. */
+export function maxChunkImages(c: ViTConfig, maxBindingBytes: number, budget = DEFAULT_ACTIVATION_BUDGET): number {
+  const need = activationBytesPerImage(c);
+  const chunk = Math.min(Math.floor(maxBindingBytes / need.largest), Math.floor(budget / (2 * need.block)));
+  if (chunk < 1) {
+    throw new OutOfMemoryError(`One image of this model needs ${(2 * need.block / 2 ** 20).toFixed(0)} MiB of GPU scratch memory, more than this device allows (${(maxBindingBytes / 2 ** 20).toFixed(0)} MiB per buffer).`);
+  }
+  return chunk;
+}
+
 /**
  * Called with each recorded activation while a block is recorded, on the block's encoder, before the
  * tensor is released: record statistics dispatches on `enc`; never keep `t` beyond the call.
@@ -37,14 +47,7 @@ export class ViTRunner {
 
   /** The largest batch one chunk may hold on this device. */
   maxChunk(): number {
-    const need = activationBytesPerImage(this.model.config);
-    const byBinding = Math.floor(this.ctx.limits.maxStorageBufferBindingSize / need.largest);
-    const byBudget = Math.floor(this.budget / (2 * need.block));
-    const chunk = Math.min(byBinding, byBudget);
-    if (chunk < 1) {
-      throw new OutOfMemoryError(`One image of this model needs ${(2 * need.block / 2 ** 20).toFixed(0)} MiB of GPU scratch memory, more than this device allows (${(this.ctx.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB per buffer).`);
-    }
-    return chunk;
+    return maxChunkImages(this.model.config, this.ctx.limits.maxStorageBufferBindingSize, this.budget);
   }
 
   /** pixels [batch, Cin, S, S] (normalised) → logits [batch, numClasses]. */
@@ -106,6 +109,28 @@ export class ViTRunner {
     releaseTensor(ctx, logits);
     ctx.pool.recycle();
     return out;
+  }
+
+  /**
+   * Stage by stage, for calibration: the embedding of one chunk of images, submitted; the caller owns
+   * (and releases) the returned tokens [B·N, dim].
+   */
+  runEmbed(pixels: Float32Array, batch: number): GpuTensor {
+    const ctx = this.ctx, c = this.model.config;
+    const image = uploadTensor(ctx, pixels, [batch, c.inChannels, c.imageSize, c.imageSize], 'image');
+    const enc = ctx.device.createCommandEncoder({ label: 'embed' });
+    const x = this.recordEmbed(enc, image);
+    releaseTensor(ctx, image);
+    ctx.pool.submit(enc);
+    return x;
+  }
+
+  /** Block `index` on tokens x (kept: the caller owns x and the result), submitted; the tap sees its sites. */
+  runBlock(index: number, x: GpuTensor, batch: number, tap?: (kind: SiteId['kind'], t: GpuTensor, enc: GPUCommandEncoder) => void): GpuTensor {
+    const enc = this.ctx.device.createCommandEncoder({ label: `block ${index}` });
+    const next = this.recordBlock(enc, index, x, batch, tap && ((kind, t) => tap(kind, t, enc)));
+    this.ctx.pool.submit(enc);
+    return next;
   }
 
   /** image [B, Cin, S, S] → tokens [B·N, dim] with prefix tokens and position embedding. */

@@ -44,7 +44,7 @@ export const GRID_WORK_BUDGET = 6e6;
 export const GRID_MIN_BINS = 256;
 export const GRID_MAX_BINS = 65536;
 
-const okDelta = (d: number) => Number.isFinite(d) && d > 0;
+export const okDelta = (d: number) => Number.isFinite(d) && d > 0;
 
 /** Per-tensor percentile-MSE uniform; a degenerate (constant) tensor falls back to MinMax. */
 export function percentileTensor(x: ArrayLike<number>, bits: number): UniformTensorQuant {
@@ -54,7 +54,11 @@ export function percentileTensor(x: ArrayLike<number>, bits: number): UniformTen
 
 /** Per output column ([rows, cols] weight) percentile-MSE; a constant column falls back to MinMax. */
 export function percentileColumns(w: Float32Array, cols: number, bits: number): ChannelQuant {
-  const inits = percentileMsePerColumn(w, w.length / cols, cols, bits);
+  return columnsFromInits(w, cols, bits, percentileMsePerColumn(w, w.length / cols, cols, bits));
+}
+
+/** Per-column inits as a ChannelQuant; a column whose init is degenerate (constant) takes its MinMax range. */
+export function columnsFromInits(w: Float32Array, cols: number, bits: number, inits: readonly { delta: number; zeroPoint: number }[]): ChannelQuant {
   if (inits.every((r) => okDelta(r.delta) && Number.isFinite(r.zeroPoint))) {
     return { kind: 'channel', delta: inits.map((r) => r.delta), zero: inits.map((r) => r.zeroPoint) };
   }

@@ -5,7 +5,7 @@
 import { logQuantRef, slqQuantRef } from '../reference/quant/log-quant.ts';
 import { ppoqQuantRef, uniformQuantRef } from '../reference/quant/uniform-quant.ts';
 import type { BlockWeights, ViTModel } from '../vit/description.ts';
-import type { ActQuant, ChannelQuant, ViTQuantParams } from './params.ts';
+import type { ActQuant, BlockQuantParams, ChannelQuant, WeightQuantParams } from './params.ts';
 
 const f32a = (v: number[]): Float32Array => Float32Array.from(v);
 
@@ -29,7 +29,7 @@ export function fakeQuantWeight(w: Float32Array, q: ChannelQuant, bits: number):
 }
 
 /** The model with every Linear/conv weight replaced by its fake-quantized value; biases, LN, embeddings stay FP32. */
-export function quantizeModelWeights(model: ViTModel, p: ViTQuantParams): ViTModel {
+export function quantizeModelWeights(model: ViTModel, p: WeightQuantParams): ViTModel {
   const w = model.weights, b = p.bitsW;
   if (p.blocks.length !== w.blocks.length) throw new Error(`Quantization parameters describe ${p.blocks.length} blocks; the model has ${w.blocks.length}.`);
   if ((w.headDistW !== null) !== (p.headDistW !== undefined)) throw new Error('Quantization parameters and model disagree on the distillation head.');
@@ -45,7 +45,7 @@ export function quantizeModelWeights(model: ViTModel, p: ViTQuantParams): ViTMod
 }
 
 /** Δ, z of q, k and v repeated over the fused qkv's [3·dim] columns: one per-channel call does all three. */
-export function qkvChannelParams(p: ViTQuantParams['blocks'][number], dim: number): { delta: Float32Array; zero: Float32Array } {
+export function qkvChannelParams(p: Pick<BlockQuantParams, 'q' | 'k' | 'v'>, dim: number): { delta: Float32Array; zero: Float32Array } {
   const delta = new Float32Array(3 * dim), zero = new Float32Array(3 * dim);
   [p.q, p.k, p.v].forEach((u, i) => { delta.fill(u.delta, i * dim, (i + 1) * dim); zero.fill(u.zero, i * dim, (i + 1) * dim); });
   return { delta, zero };

@@ -16,7 +16,7 @@ import { DEFAULT_TAU_FC1, DEFAULT_TAU_QKV, SLQ_SHIFT, type Ablation, type BlockQ
 
 const f32 = Math.fround;
 
-function uniformFromRange(lo: number, hi: number, bits: number): { delta: number; zero: number } {
+export function uniformFromRange(lo: number, hi: number, bits: number): { delta: number; zero: number } {
   lo = Math.min(lo, 0); hi = Math.max(hi, 0);
   if (!(hi - lo > 1e-8)) hi = lo + 1e-8;  // an all-zero tensor still needs Δ > 0
   const r = rangeToUniform(f32(lo), f32(hi), 2 ** bits);

@@ -48,6 +48,11 @@ export interface ViTQuantParams {
   headDistW?: ChannelQuant;
 }
 
+/** The weights' quantizers only: what calibration starts from (activations stay FP32 until calibrated). */
+export type WeightQuantParams = Pick<ViTQuantParams, 'bitsW' | 'bitsA' | 'patchW' | 'headW' | 'headDistW'> & {
+  blocks: Pick<BlockQuantParams, 'qkvW' | 'projW' | 'fc1W' | 'fc2W'>[];
+};
+
 /** Which ADFQ quantizers are replaced by per-tensor uniform ones (ablations); all false = ADFQ. */
 export interface Ablation { ppoqQkv?: boolean; ppoqFc1?: boolean; slq?: boolean; logProbs?: boolean }
 

@@ -4,10 +4,10 @@
  */
 import * as echarts from 'echarts/core';
 import { BarChart, CandlestickChart, HeatmapChart, LineChart } from 'echarts/charts';
-import { DataZoomComponent, GridComponent, MarkLineComponent, TooltipComponent, VisualMapComponent } from 'echarts/components';
+import { DataZoomComponent, GridComponent, LegendComponent, MarkLineComponent, TooltipComponent, VisualMapComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
 
-echarts.use([BarChart, CandlestickChart, HeatmapChart, LineChart, DataZoomComponent, GridComponent, MarkLineComponent,
+echarts.use([BarChart, CandlestickChart, HeatmapChart, LineChart, DataZoomComponent, GridComponent, LegendComponent, MarkLineComponent,
   TooltipComponent, VisualMapComponent, CanvasRenderer]);
 
 export { echarts };

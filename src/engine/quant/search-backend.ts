@@ -1,0 +1,77 @@
+/**
+ * Where calibration's searches run. The driver (calibrate-gpu.ts) keeps each site's activations on the
+ * GPU, possibly over several chunk tensors, and asks a backend for the §2 searches on them:
+ *  - the GPU backend (calibration/gpu/) runs them there and reads back only small results;
+ *  - the CPU backend reads the tensors back and runs the CPU twins (calibration/*.ts). It is the test
+ *    oracle for the GPU backend and needs host memory for one site at a time.
+ * Both return the CPU twins' result types.
+ */
+import { gridSearchHistogram } from '../calibration/grid-search-histogram.ts';
+import type { GridInit } from '../calibration/grid-search.ts';
+import { percentileMsePerColumn, percentileMsePerToken, SLQ_EPS, type PpoqInit } from '../calibration/per-group.ts';
+import { percentileMseLogSqrt2, percentileMseUniform, type LogInit, type UniformInit } from '../calibration/percentile-mse.ts';
+import { f32 } from '../calibration/f32.ts';
+import type { GpuContext } from '../gpu/device.ts';
+import { readTensor, type GpuTensor } from '../gpu/tensor.ts';
+
+export interface QuantErrorSums { mse: number; sqnrDb: number; count: number }
+
+export interface CalibSearch {
+  readonly where: 'cpu' | 'gpu';
+  minMax(xs: readonly GpuTensor[]): Promise<{ min: number; max: number }>;
+  uniform(xs: readonly GpuTensor[], bits: number): Promise<UniformInit>;
+  logSqrt2(xs: readonly GpuTensor[], bits: number): Promise<LogInit>;
+  /** SLQ with a constant shift: log√2 percentile-MSE on S = f32(x − shift) + eps. */
+  slqConst(xs: readonly GpuTensor[], bits: number, shift: number): Promise<LogInit>;
+  /** PPOQ: each tensor [b_i, tokens, channels]. */
+  perToken(xs: readonly GpuTensor[], tokens: number, channels: number, tau: number, bits: number): Promise<PpoqInit>;
+  /** A weight [rows, cols] (canonical [in, out]); one init per column. */
+  perColumn(w: Float32Array, rows: number, cols: number, bits: number): Promise<UniformInit[]>;
+  /** §2.3 on a 65,536-bin histogram with bin means (the form the GPU runs). */
+  grid(xs: readonly GpuTensor[], bits: number): Promise<GridInit>;
+  /** Error of x̂ against x, element by element over the same chunk tensors. */
+  error(xs: readonly GpuTensor[], xhats: readonly GpuTensor[]): Promise<QuantErrorSums>;
+}
+
+export function errorFromSums(err: number, signal: number, count: number): QuantErrorSums {
+  return { mse: count ? err / count : 0, sqnrDb: err === 0 ? Infinity : 10 * Math.log10(signal / err), count };
+}
+
+async function readAll(ctx: GpuContext, xs: readonly GpuTensor[]): Promise<Float32Array> {
+  const parts = await Promise.all(xs.map((x) => readTensor(ctx, x)));
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+export function cpuSearch(ctx: GpuContext): CalibSearch {
+  return {
+    where: 'cpu',
+    async minMax(xs) {
+      const x = await readAll(ctx, xs);
+      let min = Infinity, max = -Infinity;
+      for (const v of x) { if (v < min) min = v; if (v > max) max = v; }
+      return { min, max };
+    },
+    async uniform(xs, bits) { return percentileMseUniform(await readAll(ctx, xs), bits); },
+    async logSqrt2(xs, bits) { return percentileMseLogSqrt2(await readAll(ctx, xs), bits); },
+    async slqConst(xs, bits, shift) {
+      const x = await readAll(ctx, xs);
+      for (let i = 0; i < x.length; i++) x[i] = f32(x[i] - shift) + SLQ_EPS;  // the typed array rounds the sum
+      return percentileMseLogSqrt2(x, bits);
+    },
+    async perToken(xs, tokens, channels, tau, bits) {
+      const x = await readAll(ctx, xs);
+      return percentileMsePerToken(x, [x.length / (tokens * channels), tokens, channels], tau, bits);
+    },
+    async perColumn(w, rows, cols, bits) { return percentileMsePerColumn(w, rows, cols, bits); },
+    async grid(xs, bits) { return gridSearchHistogram(await readAll(ctx, xs), bits, { bins: 65536, representative: 'mean' }); },
+    async error(xs, xhats) {
+      const x = await readAll(ctx, xs), y = await readAll(ctx, xhats);
+      let err = 0, sig = 0;
+      for (let i = 0; i < x.length; i++) { const d = x[i] - y[i]; err += d * d; sig += x[i] * x[i]; }
+      return errorFromSums(err, sig, x.length);
+    },
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * The worker's `quantize` request, the studio's twin of `adfq quantize` (src/cli/commands/quantize.ts):
+ * split the images (split-images.ts), decode the calibration part, calibrate, then evaluate
+ * FP32 and the fake-quantized model on the same evaluation images. Only plain data is returned; the
+ * quantized runner lives for the evaluation and is disposed here.
+ */
+import type { Engine } from '../engine/engine.ts';
+import { AdfqError, CancelledError, UsageError } from '../engine/errors.ts';
+import { evaluate, type EvalResult, type SkippedImage } from '../engine/eval/evaluate.ts';
+import type { Accuracy } from '../engine/eval/metrics.ts';
+import { imageBytesToTensor, type PreprocessSpec } from '../engine/image/index.ts';
+import { QuantViTRunner } from '../engine/model/quant-runner.ts';
+import { calibrate, type QuantizeSettings } from '../engine/quant/quantize.ts';
+import type { QuantizeRunResult, WorkerImage } from './protocol.ts';
+import { splitImages } from './split-images.ts';
+
+export interface QuantizeJob {
+  images: WorkerImage[];
+  spec: PreprocessSpec;
+  batchSize: number;
+  calibSize: number;
+  settings: QuantizeSettings;
+  signal: AbortSignal;
+  onProgress(done: number, total: number, phase: string): void;
+}
+
+const sourcesOf = (images: WorkerImage[]) => images.map((im) => ({ name: im.name, label: im.label, load: async () => im.bytes }));
+
+const accuracyOf = (r: EvalResult): Accuracy => ({ top1: r.top1, top5: r.top5, count: r.count, correct1: r.correct1, correct5: r.correct5 });
+
+/**
+ * The CPU calibration does not yield; let a `cancel` message that arrived meanwhile run before going on,
+ * so a cancel during calibration stops the run before the first evaluation batch.
+ */
+async function checkCancelled(signal: AbortSignal): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  if (signal.aborted) throw new CancelledError('Quantization cancelled.');
+}
+
+export async function runQuantize(engine: Engine, job: QuantizeJob): Promise<QuantizeRunResult> {
+  const started = performance.now(), { images, spec, signal } = job, n = job.calibSize;
+  if (!images.length) throw new UsageError('There are no images to calibrate and evaluate on; add some first.');
+  if (!(Number.isInteger(n) && n >= 1 && n < images.length)) {
+    throw new UsageError(`The calibration size must be a whole number from 1 to ${images.length - 1} (the rest of the ${images.length} images are evaluated), not ${n}.`);
+  }
+  const model = engine.model, c = model.config;
+  const split = splitImages(images, n);
+
+  const per = c.inChannels * c.imageSize * c.imageSize, skipped: SkippedImage[] = [], tensors: Float32Array[] = [];
+  job.onProgress(0, split.calib.length, 'decoding');
+  for (const im of split.calib) {
+    try {
+      tensors.push(imageBytesToTensor(im.bytes, im.name, spec));
+    } catch (e) {
+      skipped.push({ name: im.name, reason: e instanceof AdfqError ? e.message : `could not be read (${String(e)})` });
+    }
+  }
+  if (!tensors.length) throw new UsageError(`None of the ${split.calib.length} calibration images could be decoded.`);
+  const pixels = new Float32Array(tensors.length * per);
+  tensors.forEach((t, i) => pixels.set(t, i * per));
+  await checkCancelled(signal);
+
+  const cal = await calibrate(engine.gpu, model, pixels, tensors.length, job.settings, {
+    signal, onProgress: (done, total) => job.onProgress(done, total, 'calibrating'),
+  });
+  await checkCancelled(signal);
+
+  const sources = sourcesOf(split.evaluate);
+  const evalWith = (predict: Parameters<typeof evaluate>[0]['predict'], phase: string) => evaluate({
+    sources, predict, spec, numClasses: c.numClasses, batchSize: job.batchSize, signal,
+    onProgress: (done, total) => job.onProgress(done, total, phase),
+  });
+  const fp = await evalWith(engine.predict, 'fp32');
+  const runner = new QuantViTRunner(engine.gpu, model, cal.params);
+  let q: EvalResult;
+  try {
+    q = await evalWith((px, b) => runner.forward(px, b), 'quantized');
+  } finally {
+    runner.dispose();
+  }
+  return {
+    settings: cal.settings, params: cal.params, sites: cal.sites, calibImages: cal.calibImages, evalImages: sources.length,
+    fp32: accuracyOf(fp), quantized: accuracyOf(q), skipped: [...skipped, ...fp.skipped], backend: cal.backend,
+    timings: { calibrationSeconds: cal.seconds, fp32EvalSeconds: fp.seconds, quantizedEvalSeconds: q.seconds,
+      totalSeconds: (performance.now() - started) / 1000 },
+  };
+}
