@@ -1,7 +1,7 @@
 /**
  * `npx adfq quantize` on the embedded demo (calibrate on 32 demo images, evaluate the other 168), as a
- * user runs it: W8A8 close to FP32 for every method, ADFQ above per-tensor MinMax at W4A4, the JSON
- * contract, the --report file, and usage errors.
+ * user runs it: W8A8 close to FP32 for every method, ADFQ above per-tensor MinMax at W6A6
+ * and W4A4, the JSON contract, the --report file, and usage errors.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -27,23 +27,15 @@ function adfq(...args: string[]): Promise<Run> {
 
 const runs: Record<string, Run> = {};
 const report = join(tmp, 'report.json');
+// Two processes (two cores): each evaluates FP32 once and then every method × bit width it lists.
 const CASES: [string, string[]][] = [
-  ['w8a8-minmax', ['--bits', 'w8a8', '--method', 'minmax']],
-  ['w8a8-percentile', ['--bits', 'w8a8', '--method', 'percentile']],
-  ['w8a8-adfq', ['--bits', 'w8a8', '--method', 'adfq']],
-  ['w6a6-minmax', ['--bits', 'w6a6', '--method', 'minmax']],
-  ['w6a6-adfq', ['--bits', 'w6a6', '--method', 'adfq']],
-  ['w4a4-minmax', ['--bits', 'w4a4', '--method', 'minmax']],
-  ['w4a4-adfq', ['--bits', 'w4a4', '--method', 'adfq', '--report', report]],
+  ['w8a8', ['--bits', 'w8a8', '--method', 'minmax,percentile,adfq']],
+  ['w6a6,w4a4', ['--bits', 'w6a6,w4a4', '--method', 'minmax,adfq', '--report', report]],
 ];
 
 beforeAll(async () => {
-  const pending = [...CASES];
-  const worker = async () => {
-    for (let c = pending.shift(); c; c = pending.shift()) runs[c[0]] = await adfq('quantize', ...c[1], '--json', '--no-progress');
-  };
-  await Promise.all([worker(), worker()]);
-}, 240_000);
+  await Promise.all(CASES.map(async ([name, args]) => { runs[name] = await adfq('quantize', ...args, '--json', '--no-progress'); }));
+}, 300_000);
 
 const result = (name: string) => {
   const r = runs[name];
@@ -51,19 +43,24 @@ const result = (name: string) => {
   return JSON.parse(r.last);
 };
 
+/** One method × bits entry of a multi-run result. */
+const run = (name: string, method: string, bits: string) => {
+  const j = result(name), r = j.runs.find((x: { method: string; bits: string }) => x.method === method && x.bits === bits);
+  expect(r, `${method} ${bits} in ${name}`).toBeDefined();
+  return { fp32: j.fp32, ...r };
+};
+
 describe('adfq quantize (embedded demo)', () => {
-  // The brief asked for 1 point (≤ 1 of 168 images) for every method. Measured: adfq 89.88 vs FP32 90.48
-  // (1 image) holds; minmax and percentile are at 89.29 (2 images, 1.19 points) and do NOT meet it.
-  // They are held to 2 images here, which is a looser bound than asked, stated rather than hidden.
-  it.each([['adfq', 1], ['minmax', 2], ['percentile', 2]])('W8A8 %s: top-1 within %i image(s) of FP32', (method, images) => {
-    const j = result(`w8a8-${method}`);
+  // "Within 1 point" is checked on 2,000 test images in quantize-accuracy.test.ts; on these 168 images one
+  // image is 0.6 points (measured: MinMax W8A8 differs from FP32 on 2 of them and on 0 of the 2,000).
+  it.each(['adfq', 'minmax', 'percentile'])('W8A8 %s: top-1 within 2 images of FP32', (method) => {
+    const j = run('w8a8', method, 'w8a8');
     console.log(`[quantize] W8A8 ${method}: fp32 ${j.fp32.top1} quantized ${j.quantized.top1}`);
-    expect(j.method).toBe(method);
-    expect(Math.abs(j.quantized.correct1 - j.fp32.correct1)).toBeLessThanOrEqual(images as number);
+    expect(Math.abs(j.quantized.correct1 - j.fp32.correct1)).toBeLessThanOrEqual(2);
   });
 
   it('W6A6: ADFQ beats per-tensor MinMax (top-1)', () => {
-    const mm = result('w6a6-minmax'), ad = result('w6a6-adfq');
+    const mm = run('w6a6,w4a4', 'minmax', 'w6a6'), ad = run('w6a6,w4a4', 'adfq', 'w6a6');
     console.log(`[quantize] W6A6: fp32 ${ad.fp32.top1}, minmax ${mm.quantized.top1}, adfq ${ad.quantized.top1}`);
     expect(ad.quantized.top1).toBeGreaterThan(mm.quantized.top1);
   });
@@ -71,36 +68,43 @@ describe('adfq quantize (embedded demo)', () => {
   // The demo's outlier channels sit in every block's LayerNorms (not the final norm): per-tensor MinMax
   // must give them the whole 4-bit range and collapses; PPOQ passes them through in FP32.
   it('W4A4: ADFQ beats per-tensor MinMax (top-1) by a wide margin', () => {
-    const mm = result('w4a4-minmax'), ad = result('w4a4-adfq');
+    const mm = run('w6a6,w4a4', 'minmax', 'w4a4'), ad = run('w6a6,w4a4', 'adfq', 'w4a4');
     console.log(`[quantize] W4A4: fp32 ${ad.fp32.top1}, minmax ${mm.quantized.top1}, adfq ${ad.quantized.top1}`);
     expect(ad.quantized.top1).toBeGreaterThan(mm.quantized.top1 + 0.3);
   });
 
-  it('--json: the last stdout line is the result object', () => {
-    const j = result('w8a8-adfq');
-    expect(j).toMatchObject({ method: 'adfq', bits: 'w8a8', calibImages: 32, evalImages: 168, reportPath: null, demo: true });
-    for (const k of ['fp32', 'quantized']) {
-      expect(j[k].top1).toBeGreaterThanOrEqual(0); expect(j[k].top1).toBeLessThanOrEqual(1);
-      expect(j[k].top5).toBeGreaterThanOrEqual(j[k].top1);
+  it('--json: the last stdout line is the result object, with one entry per run', () => {
+    const j = result('w8a8');
+    expect(j).toMatchObject({ method: 'minmax', bits: 'w8a8', calibImages: 32, evalImages: 168, reportPath: null, demo: true, seed: 0 });
+    expect(j.runs.map((r: { method: string }) => r.method)).toEqual(['minmax', 'percentile', 'adfq']);
+    for (const r of [j.fp32, j.quantized, ...j.runs.map((x: { quantized: unknown }) => x.quantized)]) {
+      expect(r.top1).toBeGreaterThanOrEqual(0); expect(r.top1).toBeLessThanOrEqual(1);
+      expect(r.top5).toBeGreaterThanOrEqual(r.top1);
     }
+    expect(j.quantized).toEqual(j.runs[0].quantized);
     expect(j.timings.calibrationSeconds).toBeGreaterThan(0);
     expect(j.timings.totalSeconds).toBeGreaterThanOrEqual(j.timings.calibrationSeconds);
-    expect(runs['w8a8-adfq'].stderr).toMatch(/calibrating on the first 32 demo images/);
+    expect(j.calibrationMemory).toMatchObject({ images: 32, chunks: 1 });
+    expect(runs.w8a8.stderr).toMatch(/calibrating on the first 32 demo images/);
   });
 
-  it('--report writes settings, every quantizer parameter and the same accuracies', () => {
-    const j = result('w4a4-adfq');
+  it('--report writes settings, every quantizer parameter, per-site errors and outlier fractions, and the same accuracies', () => {
+    const j = result('w6a6,w4a4');
     expect(j.reportPath).toBe(report);
     const r = JSON.parse(readFileSync(report, 'utf8'));
     expect(r.fp32).toEqual(j.fp32);
-    expect(r.quantized).toEqual(j.quantized);
-    expect(r).toMatchObject({ method: 'adfq', bits: 'w4a4', bitsW: 4, bitsA: 4, calibImages: 32 });
-    const p = r.quantParams;
+    expect(r.runs.map((x: { quantized: unknown }) => x.quantized)).toEqual(j.runs.map((x: { quantized: unknown }) => x.quantized));
+    expect(r).toMatchObject({ seed: 0, calibImages: 32 });
+    const ad = r.runs.find((x: { method: string; bits: string }) => x.method === 'adfq' && x.bits === 'w4a4');
+    expect(ad.settings).toMatchObject({ method: 'adfq', bitsW: 4, bitsA: 4, tauQkv: 5, tauFc1: 10 });
+    expect(ad.calibrationSeconds).toBeGreaterThan(0);
+    const p = ad.quantParams;
     expect(p.bitsW).toBe(4);
     expect(p.patchIn.kind).toBe('uniform');
-    expect(p.blocks.length).toBeGreaterThan(0);
+    expect(p.blocks.length).toBe(6);
     for (const b of p.blocks) {
       expect(b.qkvIn).toMatchObject({ kind: 'ppoq', tau: 5 });
+      expect(b.qkvIn.delta.length).toBe(17);   // one Δ per token position
       expect(b.fc1In).toMatchObject({ kind: 'ppoq', tau: 10 });
       expect(b.fc2In).toMatchObject({ kind: 'slq', base: 'sqrt2', shift: -0.17005 });
       expect(b.probs).toMatchObject({ kind: 'log', base: 'sqrt2' });
@@ -108,6 +112,12 @@ describe('adfq quantize (embedded demo)', () => {
       expect(b.qkvW.delta.length).toBe(b.qkvW.zero.length);
       expect(b.qkvW.delta.every((d: number) => d > 0)).toBe(true);
     }
+    // Per site: error and, for PPOQ, the share passed through in FP32 (the demo's outlier channels).
+    expect(ad.sites.length).toBe(2 + 6 * 8);
+    const ppoq = ad.sites.filter((s: { quantizer: string }) => s.quantizer === 'ppoq');
+    expect(ppoq.length).toBe(12);
+    for (const s of ppoq) { expect(s.outlierFraction).toBeGreaterThan(0); expect(s.outlierFraction).toBeLessThan(0.1); }
+    for (const s of ad.sites) expect(s.mse).toBeGreaterThanOrEqual(0);
   });
 
   it.each([

@@ -18,9 +18,11 @@ Commands
   run <model.onnx> --input <f32 file> --shape b,c,h,w --out <f32 logits file>
                                              raw NCHW float32 in, raw float32 logits out
   quantize [model.onnx] --calib <dir> --eval <dir> --bits w4a4 --method adfq|minmax|percentile
-                                             calibrate quantizers (CPU), then top-1/top-5 of FP32 and
-                                             the quantized model on the GPU (no model: the embedded demo,
-                                             calibrating on its first --calib-size images, evaluating the rest)
+                                             calibrate quantizers on the quantized model's activations,
+                                             then top-1/top-5 of FP32 and each quantized model on the GPU
+                                             (no model: the embedded demo, calibrating on its first
+                                             --calib-size images, evaluating the rest; the same folder
+                                             for --calib and --eval is split the same way)
 
 Options
   --images <dir|file>    images (JPEG/PNG); labels from wnid folders, class-name or index folders, or
@@ -31,8 +33,10 @@ Options
   --resize N             shorter side before the centre crop (default: metadata, else size/0.875)
   --batch N              images per GPU batch (default 8)
   --limit N              evaluate only the first N images
-  --bits wXaY            quantize: weight/activation bits, 2..8 each (default w4a4)
-  --method M             quantize: adfq (default), minmax (per-tensor MinMax), percentile (per-tensor percentile-MSE)
+  --bits wXaY[,wXaY]     quantize: weight/activation bits, 2..8 each (default w4a4); a list runs each
+  --method M[,M]         quantize: adfq (default), minmax (per-tensor MinMax), percentile (per-tensor
+                         percentile-MSE); a list runs each method at each bit width, FP32 evaluated once
+  --seed N               quantize: shuffle the images before the calibration split (default 0: file order)
   --no-ppoq --no-slq --no-log  quantize --method adfq: replace that quantizer by per-tensor percentile-MSE
   --calib-size N         quantize: calibration images (default 32)
   --report <file.json>   quantize: settings, every quantizer parameter, accuracies, timings

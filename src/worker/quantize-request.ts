@@ -61,7 +61,8 @@ export async function runQuantize(engine: Engine, job: QuantizeJob): Promise<Qua
   await checkCancelled(signal);
 
   const cal = await calibrate(engine.gpu, model, pixels, tensors.length, job.settings, {
-    signal, onProgress: (done, total) => job.onProgress(done, total, 'calibrating'),
+    // The engine's steps ('weights', 'block 3: fc1-in', …) as 'calibrating: <step>'.
+    signal, onProgress: (done, total, step) => job.onProgress(done, total, step === 'done' ? 'calibrating' : `calibrating: ${step}`),
   });
   await checkCancelled(signal);
 

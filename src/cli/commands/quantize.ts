@@ -6,15 +6,17 @@
  * the calibration set) and evaluating on the remaining ones.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { Engine } from '../../engine/engine.ts';
 import { UnsupportedModelError, UsageError } from '../../engine/errors.ts';
 import { evaluate, type ImageSource } from '../../engine/eval/evaluate.ts';
 import { imageBytesToTensor } from '../../engine/image/index.ts';
 import { listImageFiles } from '../../engine/data/node-files.ts';
-import { roundRobin } from '../../engine/data/split.ts';
+import { roundRobin, seededShuffle } from '../../engine/data/split.ts';
 import { QuantViTRunner } from '../../engine/model/quant-runner.ts';
 import type { Ablation } from '../../engine/quant/params.ts';
-import { calibrate, DEFAULT_QUANTIZE_SETTINGS, METHODS, type Method } from '../../engine/quant/quantize.ts';
+import { CALIB_INIT_IMAGES, calibrationMemoryPlan } from '../../engine/quant/calibrate-gpu.ts';
+import { calibrate, DEFAULT_QUANTIZE_SETTINGS, METHODS, type CalibrationResult, type Method } from '../../engine/quant/quantize.ts';
 import { intFlag, stringFlag, type ParsedArgs } from '../args.ts';
 import { DEMO_IMAGES_PATH } from '../demo.ts';
 import { imagesFromArgs, preprocessingFromArgs, readModelArg } from '../model-input.ts';
@@ -37,21 +39,29 @@ function parseMethod(v: string | undefined): Method {
   return m;
 }
 
+type Accuracy = { top1: number; top5: number; count: number; correct1: number; correct5: number };
+interface QuantRun {
+  method: Method; bits: string; bitsW: number; bitsA: number; ablation: Ablation | null; settings: CalibrationResult['settings'];
+  quantized: Accuracy; calibrationSeconds: number; quantizedEvalSeconds: number; searches: CalibrationResult['backend'];
+  sites: CalibrationResult['sites']; quantParams: CalibrationResult['params'];
+}
+
 export async function quantizeCommand(args: ParsedArgs) {
   const json = args.flags.has('json'), showProgress = !args.flags.has('no-progress');
   const log = (m: string) => { if (showProgress) process.stderr.write(`${m}\n`); };
-  const { bitsW, bitsA } = parseBits(stringFlag(args, 'bits') ?? 'w4a4');
-  const method = parseMethod(stringFlag(args, 'method'));
+  const bitsList = (stringFlag(args, 'bits') ?? 'w4a4').split(',').map(parseBits);
+  const methods = (stringFlag(args, 'method') ?? 'adfq').split(',').map(parseMethod);
   const ablation: Ablation = {
     ppoqQkv: args.flags.has('no-ppoq'), ppoqFc1: args.flags.has('no-ppoq'),
     slq: args.flags.has('no-slq'), logProbs: args.flags.has('no-log'),
   };
-  if (method !== 'adfq' && (ablation.ppoqQkv || ablation.slq || ablation.logProbs)) {
+  if (!methods.includes('adfq') && (ablation.ppoqQkv || ablation.slq || ablation.logProbs)) {
     throw new UsageError('--no-ppoq, --no-slq and --no-log apply to --method adfq only.');
   }
   const calibSize = intFlag(args, 'calib-size', 1, 100_000) ?? 32;
   const batchSize = intFlag(args, 'batch', 1, 1024) ?? 8;
   const reportPath = stringFlag(args, 'report') ?? null;
+  const seed = intFlag(args, 'seed', 0, 2 ** 31 - 1) ?? 0;
   const file = await readModelArg(args, true);
   const calibDir = stringFlag(args, 'calib'), evalDir = stringFlag(args, 'eval');
   if (!file.isDemo && (!calibDir || !evalDir)) throw new UsageError('Give the calibration and evaluation images: --calib <dir> --eval <dir>.');
@@ -73,22 +83,30 @@ export async function quantizeCommand(args: ParsedArgs) {
     let evalSources: ImageSource[];
     let splitNote: string | null = null;
     if (file.isDemo && !calibDir && !evalDir) {
-      const all = roundRobin(await listImageFiles(DEMO_IMAGES_PATH), (f) => f.path);
+      const all = roundRobin(seededShuffle(await listImageFiles(DEMO_IMAGES_PATH), seed), (f) => f.path);
       if (calibSize >= all.length) throw new UsageError(`--calib-size must leave demo images to evaluate (the demo has ${all.length}).`);
       calibFiles = all.slice(0, calibSize);
       const calibSet = new Set(calibFiles.map((f) => f.path));
       const images = await imagesFromArgs({ ...args, flags: new Map(args.flags).set('images', DEMO_IMAGES_PATH) }, config, true);
       evalSources = images.sources.filter((s) => !calibSet.has(s.name));
-      splitNote = `embedded demo: calibrating on the first ${calibFiles.length} demo images (round-robin over the classes), evaluating on the other ${evalSources.length}`;
+      splitNote = `embedded demo: calibrating on the first ${calibFiles.length} demo images (round-robin over the classes${seed ? `, shuffled with seed ${seed}` : ''}), evaluating on the other ${evalSources.length}`;
       process.stderr.write(`${splitNote}\n`);  // always: the accuracies mean nothing without it
     } else {
       if (!calibDir || !evalDir) throw new UsageError('Give both --calib <dir> and --eval <dir> (or neither, for the embedded demo).');
-      calibFiles = roundRobin(await listImageFiles(calibDir), (f) => f.path).slice(0, calibSize);
-      if (calibFiles.length === 0) throw new UsageError(`No JPEG or PNG files under ${calibDir}.`);
+      const all = roundRobin(seededShuffle(await listImageFiles(calibDir), seed), (f) => f.path);
+      if (all.length === 0) throw new UsageError(`No JPEG or PNG files under ${calibDir}.`);
+      const sameDir = resolve(calibDir) === resolve(evalDir);
+      if (sameDir && calibSize >= all.length) throw new UsageError(`--calib and --eval are the same folder: --calib-size must leave images to evaluate (it has ${all.length}).`);
+      calibFiles = all.slice(0, calibSize);
       const images = await imagesFromArgs({ ...args, flags: new Map(args.flags).set('images', evalDir) }, config, false);
       for (const w of images.labels.warnings) process.stderr.write(`warning: ${w}\n`);
       if (images.labels.labelled === 0) process.stderr.write(`warning: ${images.labels.labelSource}; accuracy cannot be measured.\n`);
-      evalSources = images.sources;
+      const calibSet = new Set(calibFiles.map((f) => f.path));
+      evalSources = sameDir ? images.sources.filter((s) => !calibSet.has(s.name)) : images.sources;
+      if (sameDir) {
+        splitNote = `calibrating on ${calibFiles.length} images of ${calibDir} (round-robin over its folders${seed ? `, shuffled with seed ${seed}` : ''}), evaluating on the other ${evalSources.length}`;
+        process.stderr.write(`${splitNote}\n`);
+      }
     }
 
     const per = config.inChannels * config.imageSize * config.imageSize;
@@ -98,40 +116,58 @@ export async function quantizeCommand(args: ParsedArgs) {
     tensors.forEach((t, i) => calibPixels.set(t, i * per));
     const n = tensors.length;
 
-    log(`calibrating ${method} W${bitsW}A${bitsA} on ${n} images...`);
-    const calBar = progressBar('calibrate', showProgress);
-    const cal = await calibrate(engine.gpu, model, calibPixels, n, { ...DEFAULT_QUANTIZE_SETTINGS, method, bitsW, bitsA, ablation },
-      { onProgress: (d, t) => calBar.update(d, t) });
-    calBar.finish();
-    const params = cal.params, calibSeconds = cal.seconds;
-    log(`calibrated in ${calibSeconds.toFixed(1)} s`);
+    const plan = calibrationMemoryPlan(config, Math.min(n, CALIB_INIT_IMAGES), engine.gpu.limits.maxStorageBufferBindingSize);
+    const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+    log(`calibration memory: ${plan.images} images in ${plan.chunks} chunk(s) of ${plan.chunk}; block inputs ${mib(plan.blockInputBytes)}, largest site ${mib(plan.largestSiteBytes)}, peak about ${mib(plan.peakBytes)}`);
+    if (n > CALIB_INIT_IMAGES) process.stderr.write(`note: quantizers are initialised from the first ${CALIB_INIT_IMAGES} calibration images (ADFQ.md §5.2).\n`);
 
     const fpBar = progressBar('eval fp32', showProgress);
     const fp = await evaluate({ sources: evalSources, predict: engine.predict, spec: pre.spec, numClasses: config.numClasses,
       batchSize, onProgress: (d, t) => fpBar.update(d, t) });
     fpBar.finish();
-    const runner = new QuantViTRunner(engine.gpu, model, params);
-    let q;
-    try {
-      const qBar = progressBar(`eval W${bitsW}A${bitsA}`, showProgress);
-      q = await evaluate({ sources: evalSources, predict: (px, b) => runner.forward(px, b), spec: pre.spec,
-        numClasses: config.numClasses, batchSize, onProgress: (d, t) => qBar.update(d, t) });
-      qBar.finish();
-    } finally {
-      runner.dispose();
-    }
-    const timings = { calibrationSeconds: calibSeconds, fp32EvalSeconds: fp.seconds, quantizedEvalSeconds: q.seconds,
-      totalSeconds: (performance.now() - started) / 1000 };
     const acc = (r: typeof fp) => ({ top1: r.top1, top5: r.top5, count: r.count, correct1: r.correct1, correct5: r.correct5 });
+
+    const runs: QuantRun[] = [];
+    for (const method of methods) {
+      for (const { bitsW, bitsA } of bitsList) {
+        const label = `${method} W${bitsW}A${bitsA}`;
+        const calBar = progressBar(`calibrate ${label}`, showProgress);
+        const cal = await calibrate(engine.gpu, model, calibPixels, n, { ...DEFAULT_QUANTIZE_SETTINGS, method, bitsW, bitsA, ablation: method === 'adfq' ? ablation : {} },
+          { onProgress: (d, t) => calBar.update(d, t) });
+        calBar.finish();
+        log(`${label}: calibrated in ${cal.seconds.toFixed(1)} s (${cal.backend} searches)`);
+        const runner = new QuantViTRunner(engine.gpu, model, cal.params);
+        let q;
+        try {
+          const qBar = progressBar(`eval ${label}`, showProgress);
+          q = await evaluate({ sources: evalSources, predict: (px, b) => runner.forward(px, b), spec: pre.spec,
+            numClasses: config.numClasses, batchSize, onProgress: (d, t) => qBar.update(d, t) });
+          qBar.finish();
+        } finally {
+          runner.dispose();
+        }
+        runs.push({ method, bits: `w${bitsW}a${bitsA}`, bitsW, bitsA, ablation: method === 'adfq' ? ablation : null,
+          settings: cal.settings, quantized: acc(q), calibrationSeconds: cal.seconds, quantizedEvalSeconds: q.seconds,
+          searches: cal.backend, sites: cal.sites, quantParams: cal.params });
+      }
+    }
+    const first = runs[0];
+    const timings = { calibrationSeconds: first.calibrationSeconds, fp32EvalSeconds: fp.seconds, quantizedEvalSeconds: first.quantizedEvalSeconds,
+      totalSeconds: (performance.now() - started) / 1000 };
+    const summaryOf = (r: QuantRun) => ({ method: r.method, bits: r.bits, bitsW: r.bitsW, bitsA: r.bitsA, ablation: r.ablation,
+      quantized: r.quantized, calibrationSeconds: r.calibrationSeconds, quantizedEvalSeconds: r.quantizedEvalSeconds });
     const out = {
-      model: file.path, demo: file.isDemo, adapter: engine.adapterInfo, method, bits: `w${bitsW}a${bitsA}`, bitsW, bitsA,
-      ablation: method === 'adfq' ? ablation : null, calibImages: n, evalImages: evalSources.length, split: splitNote,
-      fp32: acc(fp), quantized: acc(q), skipped: [...fp.skipped], reportPath, timings,
-      preprocessing: { ...pre.spec, source: pre.source }, parameters: summary.parameters,
+      model: file.path, demo: file.isDemo, adapter: engine.adapterInfo,
+      method: first.method, bits: first.bits, bitsW: first.bitsW, bitsA: first.bitsA, ablation: first.ablation,
+      calibImages: n, evalImages: evalSources.length, split: splitNote, seed,
+      fp32: acc(fp), quantized: first.quantized, runs: runs.map(summaryOf), skipped: [...fp.skipped], reportPath, timings,
+      calibrationMemory: plan, preprocessing: { ...pre.spec, source: pre.source }, parameters: summary.parameters,
     };
     if (reportPath) {
+      // Every run whole: settings, every quantizer parameter, per-site error and outlier fraction.
+      const report = { ...out, sites: first.sites, quantParams: first.quantParams, runs };
       try {
-        await writeFile(reportPath, `${JSON.stringify({ ...out, sites: cal.sites, quantParams: params }, null, 1)}\n`);
+        await writeFile(reportPath, `${JSON.stringify(report, (_k, v) => (v === Infinity ? 'Infinity' : v), 1)}\n`);
       } catch (e) {
         throw new UsageError(`Cannot write the report to ${reportPath}: ${(e as Error).message}`);
       }
@@ -140,12 +176,11 @@ export async function quantizeCommand(args: ParsedArgs) {
       const pct = (v: number) => `${(100 * v).toFixed(2)}%`.padStart(8);
       process.stdout.write([
         `model      ${file.path}${file.isDemo ? ' (embedded demo)' : ''}`,
-        `method     ${method} W${bitsW}A${bitsA}, calibrated on ${n} images in ${calibSeconds.toFixed(1)} s`,
-        `evaluated  ${evalSources.length} images (${fp.count} labelled)`,
+        `calibrated on ${n} images, evaluated ${evalSources.length} images (${fp.count} labelled)`,
         '',
-        '            top-1     top-5',
-        `fp32     ${pct(fp.top1)}  ${pct(fp.top5)}`,
-        `W${bitsW}A${bitsA}     ${pct(q.top1)}  ${pct(q.top5)}`,
+        `${'method'.padEnd(12)} ${'bits'.padEnd(6)}    top-1     top-5   calib s`,
+        `${'fp32'.padEnd(12)} ${''.padEnd(6)} ${pct(fp.top1)}  ${pct(fp.top5)}`,
+        ...runs.map((r) => `${r.method.padEnd(12)} ${`W${r.bitsW}A${r.bitsA}`.padEnd(6)} ${pct(r.quantized.top1)}  ${pct(r.quantized.top5)}  ${r.calibrationSeconds.toFixed(1).padStart(8)}`),
         ...(reportPath ? [`report     ${reportPath}`] : []),
       ].join('\n') + '\n');
     }

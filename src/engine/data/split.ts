@@ -22,3 +22,22 @@ export function splitCalibration<T>(entries: readonly T[], calibSize: number, pa
   const order = roundRobin(entries, pathOf), calib = order.slice(0, calibSize), chosen = new Set(calib);
   return { calib, evaluate: entries.filter((e) => !chosen.has(e)) };
 }
+
+/** Fisher–Yates with a 32-bit seeded generator (mulberry32); seed 0 keeps the order. */
+export function seededShuffle<T>(entries: readonly T[], seed: number): T[] {
+  const out = [...entries];
+  if (seed === 0) return out;
+  let s = seed >>> 0;
+  const next = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 /**
- * The flat table of GPU kernels: one wrapper per shaders/vit/<name>.wgsl here and per shaders/stats/<name>.wgsl
- * in stats/ and quant/ (checked by tests/kernels-bindings.test.ts).
+ * The flat table of GPU kernels: one wrapper per shaders/vit/<name>.wgsl here and per shaders/<area>/<name>.wgsl
+ * in stats/, quant/ and calib/ (checked by tests/kernels-bindings.test.ts).
  */
 import type { Kernel } from '../gpu/kernel.ts';
 import { addKernel } from './add.ts';
@@ -12,6 +12,7 @@ import { poolHeadKernel } from './pool-head.ts';
 import { sliceColsKernel } from './slice-cols.ts';
 import { QUANT_KERNELS } from './quant/index.ts';
 import { STATS_KERNELS } from './stats/index.ts';
+import { CALIB_KERNELS } from './calib/index.ts';
 
 export { add } from './add.ts';
 export { attention, type AttentionOptions } from './attention.ts';
@@ -22,7 +23,8 @@ export { poolHead, type PoolHeadOptions } from './pool-head.ts';
 export { sliceCols } from './slice-cols.ts';
 export * from './stats/index.ts';
 export * from './quant/index.ts';
+export * from './calib/index.ts';
 
 export const ALL_KERNELS: readonly Kernel[] = [
-  addKernel, attentionKernel, layerNormKernel, matmulKernel, patchEmbedKernel, poolHeadKernel, sliceColsKernel, ...STATS_KERNELS, ...QUANT_KERNELS,
+  addKernel, attentionKernel, layerNormKernel, matmulKernel, patchEmbedKernel, poolHeadKernel, sliceColsKernel, ...STATS_KERNELS, ...QUANT_KERNELS, ...CALIB_KERNELS,
 ];

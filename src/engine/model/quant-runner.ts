@@ -94,10 +94,28 @@ export class QuantViTRunner extends ViTRunner {
   }
 
   /** ViTRunner's block with a quantizer in front of every matmul input and between softmax and P·v. */
-  /** The tap sees each quantizer's INPUT (what calibration of the quantized model needs), as ViTRunner's sites. */
   protected override recordBlock(enc: GPUCommandEncoder, index: number, x: GpuTensor, batch: number,
                                  tap?: (kind: SiteId['kind'], t: GpuTensor) => void): GpuTensor {
+    return this.recordQuantBlock(enc, index, x, batch, tap, null)!;
+  }
+
+  /**
+   * Calibration: block `index` on x (kept), stopping right after the tap of site `stopAfter` (q, k and v
+   * stop after 'v'), so fitting an early site does not pay for the rest of the block. Submitted.
+   */
+  runBlockUntil(index: number, x: GpuTensor, batch: number, stopAfter: SiteId['kind'],
+                tap: (kind: SiteId['kind'], t: GpuTensor, enc: GPUCommandEncoder) => void): void {
+    const enc = this.ctx.device.createCommandEncoder({ label: `block ${index} until ${stopAfter}` });
+    const out = this.recordQuantBlock(enc, index, x, batch, (kind, t) => tap(kind, t, enc), stopAfter);
+    if (out) releaseTensor(this.ctx, out);
+    this.ctx.pool.submit(enc);
+  }
+
+  /** The tap sees each quantizer's INPUT (what calibration of the quantized model needs), as ViTRunner's sites. */
+  private recordQuantBlock(enc: GPUCommandEncoder, index: number, x: GpuTensor, batch: number,
+                           tap: ((kind: SiteId['kind'], t: GpuTensor) => void) | undefined, stopAfter: SiteId['kind'] | null): GpuTensor | null {
     const ctx = this.ctx, c = this.model.config, blk = this.weights.blocks[index], q = this.sites[index];
+    const release = (...ts: GpuTensor[]) => { for (const t of ts) releaseTensor(ctx, t); };
     // Quantizes t, releases it, and returns x̂ (after handing the FP input to the tap).
     const fq = (kind: SiteId['kind'], quant: SiteQuantizer, t: GpuTensor) => {
       tap?.(kind, t);
@@ -107,25 +125,30 @@ export class QuantViTRunner extends ViTRunner {
       return y;
     };
     const h1 = fq('qkv-in', q.qkvIn, layerNorm(ctx, enc, x, blk.ln1Gamma, blk.ln1Beta, c.lnEps));
+    if (stopAfter === 'qkv-in') { release(h1); return null; }
     const qkvFp = matmul(ctx, enc, h1, blk.qkvW, blk.qkvB);
-    releaseTensor(ctx, h1);
+    release(h1);
     if (tap) this.tapQkv(enc, qkvFp, tap);
+    if (stopAfter === 'q' || stopAfter === 'k' || stopAfter === 'v') { release(qkvFp); return null; }
     const qkv = q.qkv ? q.qkv(enc, qkvFp) : qkvFp;  // q, k, v per tensor each: one per-channel call over [3·dim]
-    if (qkv !== qkvFp) releaseTensor(ctx, qkvFp);
+    if (qkv !== qkvFp) release(qkvFp);
     const att = attention(ctx, enc, qkv, {
       batch, heads: c.heads, variant: this.options.attentionVariant,
       quantizeProbs: (p) => { tap?.('attn-probs', p); return q.probs ? q.probs(enc, p) : p; },
     });
-    releaseTensor(ctx, qkv);
+    release(qkv);
+    if (stopAfter === 'attn-probs') { release(att.out); return null; }
     const o = fq('proj-in', q.projIn, att.out);
+    if (stopAfter === 'proj-in') { release(o); return null; }
     const x2 = matmul(ctx, enc, o, blk.projW, blk.projB, { epilogue: 'residual', residual: x });
-    releaseTensor(ctx, o);
+    release(o);
     const h2 = fq('fc1-in', q.fc1In, layerNorm(ctx, enc, x2, blk.ln2Gamma, blk.ln2Beta, c.lnEps));
+    if (stopAfter === 'fc1-in') { release(h2, x2); return null; }
     const f = fq('fc2-in', q.fc2In, matmul(ctx, enc, h2, blk.fc1W, blk.fc1B, { epilogue: c.gelu === 'tanh' ? 'gelu-tanh' : 'gelu-erf' }));
-    releaseTensor(ctx, h2);
+    release(h2);
+    if (stopAfter === 'fc2-in') { release(f, x2); return null; }
     const x3 = matmul(ctx, enc, f, blk.fc2W, blk.fc2B, { epilogue: 'residual', residual: x2 });
-    releaseTensor(ctx, f);
-    releaseTensor(ctx, x2);
+    release(f, x2);
     tap?.('block-out', x3);
     return x3;
   }

@@ -184,14 +184,13 @@ export async function calibrateOnGpu(ctx: GpuContext, model: ViTModel, pixels: F
   const capture = (block: number, kinds: readonly SiteKind[]): Map<SiteKind, GpuTensor[]> => {
     const kept = new Map<SiteKind, GpuTensor[]>(kinds.map((k) => [k, []]));
     tokens.forEach((x, i) => {
-      const out = runner.runBlock(block, x, ranges[i][1], (kind, t, enc) => {
+      runner.runBlockUntil(block, x, ranges[i][1], kinds[kinds.length - 1], (kind, t, enc) => {
         const list = kept.get(kind);
         if (!list) return;
         const copy = allocTensor(ctx, t.shape, `${kind} copy`);
         enc.copyBufferToBuffer(t.buffer, 0, copy.buffer, 0, numel(t.shape) * 4);
         list.push(copy);
       });
-      releaseTensor(ctx, out);
     });
     return kept;
   };

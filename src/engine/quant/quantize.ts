@@ -9,7 +9,7 @@ import type { GpuContext } from '../gpu/device.ts';
 import type { ViTModel } from '../vit/description.ts';
 import { calibrateOnGpu, type CalibrationMemoryPlan } from './calibrate-gpu.ts';
 import { DEFAULT_TAU_FC1, DEFAULT_TAU_QKV, type Ablation, type ActQuant, type ViTQuantParams } from './params.ts';
-import { cpuSearch } from './search-backend.ts';
+import { cpuSearch, gpuSearch } from './search-backend.ts';
 import type { QuantSiteId } from './sites.ts';
 
 export const METHODS = ['adfq', 'minmax', 'percentile'] as const;
@@ -89,6 +89,6 @@ export async function calibrate(ctx: GpuContext, model: ViTModel, pixels: Float3
   const per = model.config.inChannels * model.config.imageSize ** 2;
   if (!(Number.isInteger(n) && n >= 1 && pixels.length >= n * per)) throw new UsageError(`Calibration needs at least one image (got ${n}).`);
   if (hooks.signal?.aborted) throw new CancelledError('Calibration cancelled.');
-  const search = options.search === 'cpu' ? cpuSearch(ctx) : cpuSearch(ctx);
+  const search = options.search === 'cpu' ? cpuSearch(ctx) : gpuSearch(ctx);
   return calibrateOnGpu(ctx, model, pixels, n, settings, hooks, search);
 }

@@ -11,8 +11,11 @@ import type { GridInit } from '../calibration/grid-search.ts';
 import { percentileMsePerColumn, percentileMsePerToken, SLQ_EPS, type PpoqInit } from '../calibration/per-group.ts';
 import { percentileMseLogSqrt2, percentileMseUniform, type LogInit, type UniformInit } from '../calibration/percentile-mse.ts';
 import { f32 } from '../calibration/f32.ts';
+import { gpuGridSearch, gpuPercentileMseLogSqrt2, gpuPercentileMsePerColumn, gpuPercentileMsePerToken, gpuPercentileMseSlqConst,
+  gpuPercentileMseUniform, gpuQuantError } from '../calibration/gpu/index.ts';
 import type { GpuContext } from '../gpu/device.ts';
-import { readTensor, type GpuTensor } from '../gpu/tensor.ts';
+import { readTensor, releaseTensor, uploadTensor, type GpuTensor } from '../gpu/tensor.ts';
+import { minMax, minMaxInit, readMinMax } from '../kernels/stats/min-max.ts';
 
 export interface QuantErrorSums { mse: number; sqnrDb: number; count: number }
 
@@ -73,5 +76,31 @@ export function cpuSearch(ctx: GpuContext): CalibSearch {
       for (let i = 0; i < x.length; i++) { const d = x[i] - y[i]; err += d * d; sig += x[i] * x[i]; }
       return errorFromSums(err, sig, x.length);
     },
+  };
+}
+
+export function gpuSearch(ctx: GpuContext): CalibSearch {
+  return {
+    where: 'gpu',
+    async minMax(xs) {
+      const enc = ctx.device.createCommandEncoder({ label: 'calib min/max' });
+      const acc = minMaxInit(ctx, enc);
+      for (const x of xs) minMax(ctx, enc, x, acc);
+      ctx.pool.submit(enc);
+      try {
+        const r = await readMinMax(ctx, acc);
+        return { min: r.min, max: r.max };
+      } finally { releaseTensor(ctx, acc); }
+    },
+    uniform: (xs, bits) => gpuPercentileMseUniform(ctx, xs, bits),
+    logSqrt2: (xs, bits) => gpuPercentileMseLogSqrt2(ctx, xs, bits),
+    slqConst: (xs, bits, shift) => gpuPercentileMseSlqConst(ctx, xs, bits, shift),
+    perToken: (xs, tokens, channels, tau, bits) => gpuPercentileMsePerToken(ctx, xs, tokens, channels, tau, bits),
+    async perColumn(w, rows, cols, bits) {
+      const t = uploadTensor(ctx, w, [rows, cols], 'weight');
+      try { return await gpuPercentileMsePerColumn(ctx, t, rows, cols, bits); } finally { releaseTensor(ctx, t); }
+    },
+    grid: (xs, bits) => gpuGridSearch(ctx, xs, bits),
+    error: (xs, xhats) => gpuQuantError(ctx, xs, xhats),
   };
 }

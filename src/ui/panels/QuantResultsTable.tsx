@@ -29,7 +29,7 @@ export function QuantResultsTable() {
         {runs.flatMap((r, i) => [
           ...(i === 0 || runs[i - 1].evalSet !== r.evalSet ? [<Fp32Row key={`fp32-${r.id}`} run={r} />] : []),
           <tr key={r.id} className={r.id === selected ? 'selected' : ''} onClick={() => selectRun(r.id)}
-            data-testid="quant-row" data-bits={bitsLabel(r.settings)} aria-selected={r.id === selected}>
+            data-testid="quant-row" data-label={r.label} data-bits={bitsLabel(r.settings)} aria-selected={r.id === selected}>
             <td><input type="radio" name="quant-run" checked={r.id === selected} onChange={() => selectRun(r.id)} aria-label={`show run ${r.id}`} /></td>
             <td>{r.label}</td><td>{bitsLabel(r.settings)}</td><td>{r.calibImages}</td><td>{r.evalImages}</td>
             <td>{pct(r.quantized.top1)}</td><td>{pct(r.quantized.top5)}</td>

@@ -39,7 +39,7 @@ export function QuantizePanel() {
         {q.running && <button onClick={cancelQuantization} data-testid="cancel-quant">Cancel</button>}
         {q.running && (
           <span data-testid="quant-progress">
-            <progress max={q.total || 1} value={q.done} /> {PHASES[q.phase] ?? q.phase} {q.total > 0 && `${q.done}/${q.total}`}
+            <progress max={q.total || 1} value={q.done} /> {PHASES[q.phase] ?? q.phase}{q.total > 0 && ` ${q.done}/${q.total}`}
           </span>
         )}
       </div>
