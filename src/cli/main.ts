@@ -47,7 +47,7 @@ Options
 
 const KNOWN = new Set(['json', 'debug', 'help', 'images', 'labels', 'preset', 'mean', 'std', 'resize', 'batch',
   'limit', 'input', 'shape', 'out', 'no-progress', 'calib', 'eval', 'bits', 'method', 'no-ppoq', 'no-slq', 'no-log',
-  'calib-size', 'report']);
+  'calib-size', 'report', 'seed']);
 
 const COMMANDS: Record<string, (args: ParsedArgs) => Promise<unknown>> = {
   inspect: inspectCommand, eval: evalCommand, run: runCommand, quantize: quantizeCommand,

@@ -2,7 +2,7 @@
  * The quantization panel's actions: check the form against the loaded model and images, run a
  * quantization in the worker, keep the finished runs. A failed or cancelled run leaves earlier runs alone.
  */
-import { DEFAULT_QUANTIZE_SETTINGS, type QuantizeSettings } from '../engine/quant/quantize.ts';
+import { DEFAULT_QUANTIZE_SETTINGS, type QuantizeSettings } from '../engine/quant/settings.ts';
 import { splitImages } from '../worker/split-images.ts';
 import { asInfo, currentSpec, engineClient, workerImages } from './actions.ts';
 import { runLabel } from './quant-labels.ts';

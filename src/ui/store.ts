@@ -8,7 +8,8 @@ import type { UnknownLabel } from '../engine/data/labels.ts';
 import type { EvalResult, SkippedImage } from '../engine/eval/evaluate.ts';
 import type { Accuracy } from '../engine/eval/metrics.ts';
 import type { ViTQuantParams } from '../engine/quant/params.ts';
-import { DEFAULT_QUANTIZE_SETTINGS, type Method, type QuantizeSettings, type SiteQuantReport } from '../engine/quant/quantize.ts';
+import type { SiteQuantReport } from '../engine/quant/quantize.ts';
+import { DEFAULT_QUANTIZE_SETTINGS, type Method, type QuantizeSettings } from '../engine/quant/settings.ts';
 import type { SiteId, SiteStats, StatsSummary } from '../engine/stats/types.ts';
 import type { ErrorInfo, LoadedModel } from '../worker/protocol.ts';
 

@@ -29,8 +29,8 @@ const sourcesOf = (images: WorkerImage[]) => images.map((im) => ({ name: im.name
 const accuracyOf = (r: EvalResult): Accuracy => ({ top1: r.top1, top5: r.top5, count: r.count, correct1: r.correct1, correct5: r.correct5 });
 
 /**
- * The CPU calibration does not yield; let a `cancel` message that arrived meanwhile run before going on,
- * so a cancel during calibration stops the run before the first evaluation batch.
+ * Decoding (and any CPU-only stretch of calibration) does not yield to the message loop: let a `cancel`
+ * that arrived meanwhile be handled before the next stage starts.
  */
 async function checkCancelled(signal: AbortSignal): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 0));
@@ -46,7 +46,7 @@ export async function runQuantize(engine: Engine, job: QuantizeJob): Promise<Qua
   const model = engine.model, c = model.config;
   const split = splitImages(images, n);
 
-  const per = c.inChannels * c.imageSize * c.imageSize, skipped: SkippedImage[] = [], tensors: Float32Array[] = [];
+  const per = (spec.channels ?? 3) * spec.imageSize * spec.imageSize, skipped: SkippedImage[] = [], tensors: Float32Array[] = [];
   job.onProgress(0, split.calib.length, 'decoding');
   for (const im of split.calib) {
     try {

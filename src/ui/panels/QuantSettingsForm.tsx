@@ -1,5 +1,5 @@
 /** The quantization settings: method, bit widths (with presets), ADFQ ablations and τ, calibration size. */
-import { METHOD_LABELS, METHODS, type Method } from '../../engine/quant/quantize.ts';
+import { METHOD_LABELS, METHODS, type Method } from '../../engine/quant/settings.ts';
 import { defaultCalibSize, setQuantForm } from '../quantize-actions.ts';
 import { useStudio } from '../store.ts';
 
