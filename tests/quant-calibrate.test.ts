@@ -65,6 +65,17 @@ describe('calibration on the quantized model', () => {
     // GPU and CPU forwards differ by float rounding (~1e-6 relative), which moves the quantiles (and so Δ)
     // by as much. Measured: median 1.4e-7, max 2.1e-6 relative over 242 Δ.
     const rel: number[] = [];
+    // The GPU searches choose what the CPU searches choose on the same activations.
+    const g = await calibrate(ctx, model, pixels, N, settings);
+    expect(g.backend).toBe('gpu');
+    const gpuRel: number[] = [];
+    for (const { site } of r.sites) {
+      const a = deltas(siteQuantizer(r.params, site)!), b = deltas(siteQuantizer(g.params, site)!);
+      expect(siteQuantizer(g.params, site)!.kind, siteName(site)).toBe(siteQuantizer(r.params, site)!.kind);
+      a.forEach((d, i) => gpuRel.push(Math.abs(d - b[i]) / Math.abs(d)));
+    }
+    expect(Math.max(...gpuRel)).toBeLessThanOrEqual(1e-6);
+    expect(g.params.blocks[2].qkvW).toEqual(r.params.blocks[2].qkvW);
     for (let block = 0; block < model.config.depth; block++) {
       for (const kind of QUANT_BLOCK_SITES) {
         const q = siteQuantizer(r.params, { block, kind })!;

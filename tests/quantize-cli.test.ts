@@ -106,7 +106,7 @@ describe('adfq quantize (embedded demo)', () => {
       expect(b.qkvIn).toMatchObject({ kind: 'ppoq', tau: 5 });
       expect(b.qkvIn.delta.length).toBe(17);   // one Δ per token position
       expect(b.fc1In).toMatchObject({ kind: 'ppoq', tau: 10 });
-      expect(b.fc2In).toMatchObject({ kind: 'slq', base: 'sqrt2', shift: -0.17005 });
+      expect(b.fc2In).toMatchObject({ kind: 'slq', base: 'sqrt2', shift: Math.fround(-0.17005) });
       expect(b.probs).toMatchObject({ kind: 'log', base: 'sqrt2' });
       for (const s of [b.q, b.k, b.v, b.projIn]) { expect(s.kind).toBe('uniform'); expect(s.delta).toBeGreaterThan(0); }
       expect(b.qkvW.delta.length).toBe(b.qkvW.zero.length);

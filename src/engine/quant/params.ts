@@ -60,6 +60,7 @@ export const DEFAULT_TAU_QKV = 5;
 export const DEFAULT_TAU_FC1 = 10;
 /**
  * SLQ's constant shift: just below the minimum of both GELU forms (erf ≈ −0.169971, tanh ≈ −0.170041),
- * so S = x − m + eps stays positive for any input.
+ * so S = x − m + eps stays positive for any input. An f32 value, so the runner (which holds it in f32)
+ * and calibration (which computes f32(x − m) in double) subtract the same number.
  */
-export const SLQ_SHIFT = -0.17005;
+export const SLQ_SHIFT = Math.fround(-0.17005);
