@@ -44,6 +44,8 @@ test('a calibration size that leaves nothing to evaluate, or is no number, is ex
   await page.getByTestId('quant-calib-size').fill('16');
   assert.equal(await page.getByTestId('quant-invalid').count(), 0);
   assert.ok(await page.getByTestId('run-quant').isEnabled());
+  // The memory plan for that size, before anything runs.
+  assert.match(await text('calib-memory'), /^Calibration memory: 16 image\(s\) in 1 chunk\(s\) of 16; about \d+ MiB/);
 });
 
 test('W4A4 ADFQ runs in the browser: progress, FP32 and W4A4 rows with accuracies, the per-site error chart', async () => {

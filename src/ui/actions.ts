@@ -38,7 +38,7 @@ export async function startEngine(): Promise<void> {
   });
   try {
     const r = await client.init();
-    patch('engine', { status: 'ready', adapter: r.adapter, isSoftware: r.isSoftware, error: null });
+    patch('engine', { status: 'ready', adapter: r.adapter, isSoftware: r.isSoftware, maxBindingBytes: r.maxBindingBytes, error: null });
   } catch (e) {
     patch('engine', { status: 'failed', error: asInfo(e) });
   }

@@ -52,9 +52,9 @@ export class EngineClient {
     return { id, done };
   }
 
-  async init(): Promise<{ adapter: string; isSoftware: boolean }> {
+  async init(): Promise<{ adapter: string; isSoftware: boolean; maxBindingBytes: number }> {
     const r = await this.request<'ready'>({ kind: 'init' }).done;
-    return { adapter: r.adapter, isSoftware: r.isSoftware };
+    return { adapter: r.adapter, isSoftware: r.isSoftware, maxBindingBytes: r.maxBindingBytes };
   }
 
   async loadModel(name: string, bytes: Uint8Array): Promise<LoadedModel> {

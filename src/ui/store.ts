@@ -52,7 +52,7 @@ export interface QuantRun {
 
 export interface StudioState {
   /** 'lost': the GPU device went away; the page offers a restart. */
-  engine: { status: 'starting' | 'ready' | 'failed' | 'lost'; adapter: string | null; isSoftware: boolean; error: ErrorInfo | null };
+  engine: { status: 'starting' | 'ready' | 'failed' | 'lost'; adapter: string | null; isSoftware: boolean; maxBindingBytes: number | null; error: ErrorInfo | null };
   model: { loaded: LoadedModel | null; loading: string | null; isDemo: boolean; error: ErrorInfo | null };
   data: { images: DataImage[]; labelSource: string; unknown: UnknownLabel[]; warnings: string[] };
   preprocessing: { preset: PresetName; mean: number[]; std: number[]; resize: number };
@@ -87,7 +87,7 @@ export const initialQuantForm: QuantForm = {
 };
 
 export const useStudio = create<StudioState>(() => ({
-  engine: { status: 'starting', adapter: null, isSoftware: false, error: null },
+  engine: { status: 'starting', adapter: null, isSoftware: false, maxBindingBytes: null, error: null },
   model: { loaded: null, loading: null, isDemo: false, error: null },
   data: { images: [], labelSource: '', unknown: [], warnings: [] },
   preprocessing: { preset: 'model', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], resize: 256 },

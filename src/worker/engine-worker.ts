@@ -29,7 +29,7 @@ async function handle(req: Request): Promise<void> {
       engine ??= await Engine.create({
         onLost: (err) => { engine = null; post({ kind: 'device-lost', id: 0, error: errorInfo(err) }); },
       });
-      post({ kind: 'ready', id: req.id, adapter: engine.adapterInfo, isSoftware: engine.gpu.isSoftware });
+      post({ kind: 'ready', id: req.id, adapter: engine.adapterInfo, isSoftware: engine.gpu.isSoftware, maxBindingBytes: engine.gpu.limits.maxStorageBufferBindingSize });
       return;
     }
     case 'load-model': {

@@ -51,7 +51,7 @@ export interface QuantizeRunResult {
 }
 
 export type Response =
-  | { kind: 'ready'; id: number; adapter: string; isSoftware: boolean }
+  | { kind: 'ready'; id: number; adapter: string; isSoftware: boolean; maxBindingBytes: number }
   | { kind: 'model'; id: number; model: LoadedModel }
   | { kind: 'progress'; id: number; done: number; total: number; phase?: string }
   | { kind: 'stats-summary'; id: number; summary: StatsSummary }

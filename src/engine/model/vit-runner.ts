@@ -9,27 +9,10 @@ import { readTensor, releaseTensor, uploadTensor, type GpuTensor } from '../gpu/
 import { attention, layerNorm, matmul, patchEmbed, poolHead, sliceCols } from '../kernels/index.ts';
 import type { SiteId } from '../stats/types.ts';
 import type { ViTConfig, ViTModel } from '../vit/description.ts';
+import { activationBytesPerImage, DEFAULT_ACTIVATION_BUDGET, maxChunkImages } from './memory.ts';
 import { GpuViTWeights } from './vit-weights-gpu.ts';
 
-/** Scratch budget per chunk; GPUs have far more, but browsers kill tabs that take too much. */
-export const DEFAULT_ACTIVATION_BUDGET = 512 * 2 ** 20;
-
-/** Bytes one image needs in one block, and its largest single buffer (which must fit one binding). */
-export function activationBytesPerImage(c: ViTConfig): { block: number; largest: number } {
-  const n = c.tokens, f = 4;
-  const probs = c.heads * n * n * f, fc1 = n * c.mlpDim * f, qkv = n * 3 * c.dim * f, tok = n * c.dim * f;
-  return { block: 5 * tok + qkv + probs + fc1, largest: Math.max(probs, fc1, qkv) };
-}
-
-/** The largest batch one chunk may hold: every buffer under `maxBindingBytes`, scratch under `budget`. */
-export function maxChunkImages(c: ViTConfig, maxBindingBytes: number, budget = DEFAULT_ACTIVATION_BUDGET): number {
-  const need = activationBytesPerImage(c);
-  const chunk = Math.min(Math.floor(maxBindingBytes / need.largest), Math.floor(budget / (2 * need.block)));
-  if (chunk < 1) {
-    throw new OutOfMemoryError(`One image of this model needs ${(2 * need.block / 2 ** 20).toFixed(0)} MiB of GPU scratch memory, more than this device allows (${(maxBindingBytes / 2 ** 20).toFixed(0)} MiB per buffer).`);
-  }
-  return chunk;
-}
+export { activationBytesPerImage, DEFAULT_ACTIVATION_BUDGET, maxChunkImages } from './memory.ts';
 
 /**
  * Called with each recorded activation while a block is recorded, on the block's encoder, before the

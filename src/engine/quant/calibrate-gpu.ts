@@ -12,54 +12,22 @@
 import { CancelledError, OutOfMemoryError } from '../errors.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { allocTensor, numel, releaseTensor, uploadTensor, type GpuTensor } from '../gpu/tensor.ts';
-import { activationBytesPerImage, maxChunkImages } from '../model/vit-runner.ts';
 import { QuantViTRunner } from '../model/quant-runner.ts';
 import type { SiteKind } from '../stats/types.ts';
-import type { ViTConfig, ViTModel } from '../vit/description.ts';
+import type { ViTModel } from '../vit/description.ts';
 import { columnsFromInits, okDelta } from './adfq-params.ts';
 import { GpuQuantParams, gpuActQuantizer } from './gpu-quantizers.ts';
 import { minMaxColumns, uniformFromRange } from './min-max.ts';
 import { SLQ_SHIFT, type ActQuant, type ChannelQuant, type UniformTensorQuant, type ViTQuantParams, type WeightQuantParams } from './params.ts';
+import { CALIB_INIT_IMAGES, calibrationMemoryPlan, type CalibrationMemoryPlan } from './memory-plan.ts';
 import type { CalibSearch } from './search-backend.ts';
 import { siteName, type QuantBlockSite, type QuantSiteId } from './sites.ts';
 import type { CalibrationHooks, CalibrationResult, QuantizeSettings, SiteQuantReport } from './quantize.ts';
 
-/** §5.2: activation quantizers are initialised from the first 256 calibration inputs. */
-export const CALIB_INIT_IMAGES = 256;
+export { CALIB_INIT_IMAGES, calibrationMemoryPlan, type CalibrationMemoryPlan } from './memory-plan.ts';
 
 /** Sites fitted together: each group's inputs depend only on earlier groups' quantizers. */
 const SITE_GROUPS: readonly (readonly QuantBlockSite[])[] = [['qkv-in'], ['q', 'k', 'v'], ['attn-probs'], ['proj-in'], ['fc1-in'], ['fc2-in']];
-
-export interface CalibrationMemoryPlan {
-  images: number;
-  /** Images per chunk (bounded by maxStorageBufferBindingSize and the activation budget) and chunk count. */
-  chunk: number;
-  chunks: number;
-  /** Block inputs of every image, kept for the whole run (twice while a block's outputs are made). */
-  blockInputBytes: number;
-  /** The largest site's activations over every image (attention probabilities or the MLP hidden). */
-  largestSiteBytes: number;
-  /** One chunk's scratch while a block runs. */
-  chunkScratchBytes: number;
-  weightBytes: number;
-  /** Upper bound of GPU memory in use at once. */
-  peakBytes: number;
-  maxBindingBytes: number;
-}
-
-/** The plan for `images` calibration images on a device with `maxBindingBytes` per buffer. */
-export function calibrationMemoryPlan(c: ViTConfig, images: number, maxBindingBytes: number): CalibrationMemoryPlan {
-  const need = activationBytesPerImage(c), chunk = Math.min(maxChunkImages(c, maxBindingBytes), images);
-  const tokBytes = c.tokens * c.dim * 4;
-  const blockInputBytes = images * tokBytes;
-  const largestSiteBytes = images * Math.max(c.heads * c.tokens * c.tokens, c.tokens * c.mlpDim) * 4;
-  const chunkScratchBytes = 2 * need.block * Math.min(chunk, images);
-  const weightBytes = 4 * (c.inChannels * c.patch ** 2 * c.dim + c.dim * c.numClasses + c.depth * (4 * c.dim ** 2 + 2 * c.dim * c.mlpDim));
-  return {
-    images, chunk, chunks: Math.ceil(images / chunk), blockInputBytes, largestSiteBytes, chunkScratchBytes, weightBytes,
-    peakBytes: 2 * blockInputBytes + 2 * largestSiteBytes + chunkScratchBytes + weightBytes, maxBindingBytes,
-  };
-}
 
 type Search = CalibSearch;
 

@@ -1,5 +1,5 @@
 /** A plain summary of a ViT description, for the UI, the CLI's `inspect` and reports. */
-import { activationBytesPerImage } from '../model/vit-runner.ts';
+import { activationBytesPerImage } from '../model/memory.ts';
 import { parameterCount, type ViTModel } from './description.ts';
 
 export interface ModelSummary {

@@ -8,6 +8,7 @@ import { bitsLabel } from '../quant-labels.ts';
 import { cancelQuantization, quantizeInput, runQuantization } from '../quantize-actions.ts';
 import { selectSite } from '../stats-actions.ts';
 import { useStudio } from '../store.ts';
+import { CalibrationMemory } from './CalibrationMemory.tsx';
 import { QuantResultsTable } from './QuantResultsTable.tsx';
 import { QuantSettingsForm } from './QuantSettingsForm.tsx';
 
@@ -43,6 +44,7 @@ export function QuantizePanel() {
           </span>
         )}
       </div>
+      {!problem && <CalibrationMemory />}
       {problem && <p className={modelLoading ? 'muted' : 'error'} data-testid="quant-invalid">{problem}</p>}
       {q.error && <p className={q.error.code === 'cancelled' ? 'muted' : 'error'} data-testid="quant-error">{q.error.message}</p>}
       <QuantResultsTable />
