@@ -1,7 +1,8 @@
-// The integer long division of shaders/quant/*.wgsl (exact_div_bits), transcribed line by line into JS
-// u32 arithmetic and checked against the correctly rounded float32 quotient on random, tie-adjacent,
-// subnormal and overflowing operands. (On lavapipe the hardware `/` is correctly rounded too, so the GPU
-// suite exercises this path by forcing it with EXACT_DIV; this test covers operand ranges beyond it.)
+// The integer long division of shaders/common/exact_division.wgsl (exact_div_bits), transcribed line by
+// line into JS u32 arithmetic and checked against the correctly rounded float32 quotient on random,
+// tie-adjacent, subnormal and overflowing operands. (On lavapipe the hardware `/` is correctly rounded
+// too, so the GPU suite exercises this path by forcing it with EXACT_DIV; this test covers operand
+// ranges beyond it.)
 import { expect, test } from 'vitest';
 import { bitsF32, f32Bits } from '../src/engine/reference/quant/rounding.ts';
 import { randomArray } from './helpers/all-close.ts';

@@ -1,8 +1,9 @@
 // grid_score.wgsl: the score of every candidate of the 2-D grid search (spec §2.3) on a histogram:
 // score[c] = Σ_k count[k] · |v_k − x̂(v_k)|^2.4 over the non-empty bins k (v_k the bin mean), with
 // x̂ the uniform fake quantizer of candidate c (Δ, z) = cands[c], exactly as calibration/
-// grid-search-histogram.ts gridSearchFromBins (its uniformFq: correctly rounded x/Δ, see
-// segment_mse.wgsl; x̂ behind `opaque` so v − x̂ rounds like the CPU's f32(v − f32(x̂))).
+// grid-search-histogram.ts gridSearchFromBins (its uniformFq: correctly rounded x/Δ by round_quotient
+// of shaders/common/exact_division.wgsl; x̂ behind `opaque` so v − x̂ rounds like the CPU's
+// f32(v − f32(x̂))).
 // |d|^2.4 = d²·|d|^0.4 with |d|^0.4 = 2^(2e/5)·m^0.4 for d = m·2^e: the exponent part from an exact
 // table of 2^(r/5), so exp2/log2 only see arguments in [0, 1) (a few ULP instead of pow's error growing
 // with |log2 d|). Sums are double-float (f32 pairs, error-free additions), so the score keeps ~1e-7
@@ -26,59 +27,6 @@ struct Params {
 
 override WG: u32 = 256;  // a power of two (tree reduction)
 var<workgroup> red: array<vec2f, WG>;
-
-fn round_shift(q: u32, s: u32, sticky: bool) -> u32 {
-  let kept = q >> s;
-  let rem = q & ((1u << s) - 1u);
-  let half = 1u << (s - 1u);
-  let up = rem > half || (rem == half && (sticky || (kept & 1u) == 1u));
-  return kept + select(0u, 1u, up);
-}
-
-fn unpack(b: u32) -> vec2i {
-  let f = b & 0x7fffffu;
-  let e = i32(b >> 23u);
-  if (e == 0) {
-    let s = countLeadingZeros(f) - 8u;
-    return vec2i(i32(f << s), -126 - i32(s));
-  }
-  return vec2i(i32(f | 0x800000u), e - 127);
-}
-
-// Bits of the correctly rounded f32 quotient a/b for a >= 0, b > 0 finite (as uniform_quant.wgsl).
-fn exact_div_bits(ab: u32, bb: u32) -> u32 {
-  if (ab == 0u || ab >= 0x7f800000u) { return ab; }
-  let ua = unpack(ab);
-  let ub = unpack(bb);
-  var ma = u32(ua.x);
-  let mb = u32(ub.x);
-  var e = ua.y - ub.y;
-  if (ma < mb) { ma = ma << 1u; e -= 1; }
-  var q = 0u;
-  var r = ma;
-  for (var i = 0u; i < 25u; i++) {
-    q = q << 1u;
-    if (r >= mb) { r -= mb; q |= 1u; }
-    r = r << 1u;
-  }
-  let sticky = r != 0u;
-  if (e > 127) { return 0x7f800000u; }
-  if (e >= -126) { return (u32(e + 126) << 23u) + round_shift(q, 1u, sticky); }
-  let s = u32(-125 - e);
-  if (s > 25u) { return 0u; }
-  return round_shift(q, s, sticky);
-}
-
-fn round_quotient(v: f32, d: f32) -> f32 {
-  let a = abs(v);
-  let approx = a / d;
-  var n = round(approx);
-  let near_tie = abs(fract(approx) - 0.5) <= approx * 0x1p-20;
-  if (near_tie || bitcast<u32>(a) < 0x800000u || bitcast<u32>(d) < 0x800000u) {
-    n = round(bitcast<f32>(exact_div_bits(bitcast<u32>(a), bitcast<u32>(d))));
-  }
-  return select(n, -n, v < 0.0);
-}
 
 fn opaque(v: f32) -> f32 { return bitcast<f32>(bitcast<u32>(v) ^ params.opaque); }
 
@@ -117,10 +65,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let d = cands[c].x;
   let z = cands[c].y;
   let top = f32(params.levels - 1u);
+  let exact = bitcast<u32>(d) < 0x800000u;  // a subnormal Δ (the hardware may flush it): exact quotient
   var acc = vec2f(0.0);
   for (var k = li; k < params.bins; k += WG) {
     let v = values[k];
-    let q = clamp(round_quotient(v, d) + z, 0.0, top);
+    let q = clamp(round_quotient(v, d, exact) + z, 0.0, top);
     let e = v - opaque((q - z) * d);
     acc = df_add(acc, vec2f(f32(counts[k]) * pow24(abs(e)), 0.0));
   }

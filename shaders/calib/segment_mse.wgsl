@@ -7,10 +7,10 @@
 //     shaders/quant/log_quant.wgsl), x̂ = 2^(−ceil(k/2))·(k odd ? f32(√2) : 1)·Δ, code L → 0;
 //   error e = f32(x − x̂), summed e·e. Candidate c of segment s: Δ = qparams[2s][c], z = qparams[2s+1][c].
 // PPOQ: |x| > τ counts as 0 (tau_bits as in segment_radix.wgsl; 0x7f800000 disables it).
-// Exactness: x/Δ is the correctly rounded quotient (integer long division wherever the hardware
-// quotient is within 8 ULP of a .5 step, as uniform_quant.wgsl), so codes equal the CPU's; x̂ passes
-// through `opaque` (an XOR with params.opaque = 0 the compiler cannot see through) so x − x̂ is never
-// contracted into an FMA and rounds like the CPU's f32(x − f32(x̂)).
+// Exactness: x/Δ is the correctly rounded quotient (shaders/common/exact_division.wgsl: integer long
+// division wherever the hardware quotient is within 8 ULP of a .5 step), so codes equal the CPU's;
+// x̂ passes through `opaque` (an XOR with params.opaque = 0 the compiler cannot see through) so x − x̂
+// is never contracted into an FMA and rounds like the CPU's f32(x − f32(x̂)).
 // Ownership: workgroup g handles segment g % segments and elements [c·chunk, (c+1)·chunk) of that
 // segment's outer·inner values, c = g / segments; each thread strides by WG, then a tree reduction;
 // partials[base + c·segments + seg] = the 4 sums (lanes ≥ ncand are 0).
@@ -40,61 +40,12 @@ struct Params {
 override WG: u32 = 256;  // a power of two (tree reduction)
 var<workgroup> red: array<vec4f, WG>;
 
-// q >> s rounded to nearest even; `sticky` says whether nonzero bits lie below q. 1 <= s <= 31.
-fn round_shift(q: u32, s: u32, sticky: bool) -> u32 {
-  let kept = q >> s;
-  let rem = q & ((1u << s) - 1u);
-  let half = 1u << (s - 1u);
-  let up = rem > half || (rem == half && (sticky || (kept & 1u) == 1u));
-  return kept + select(0u, 1u, up);
-}
-
-// Mantissa in [2^23, 2^24) and unbiased exponent of a positive finite float given as bits.
-fn unpack(b: u32) -> vec2i {
-  let f = b & 0x7fffffu;
-  let e = i32(b >> 23u);
-  if (e == 0) {
-    let s = countLeadingZeros(f) - 8u;
-    return vec2i(i32(f << s), -126 - i32(s));
-  }
-  return vec2i(i32(f | 0x800000u), e - 127);
-}
-
-// Bits of the correctly rounded f32 quotient a/b for a >= 0, b > 0 finite (as uniform_quant.wgsl).
-fn exact_div_bits(ab: u32, bb: u32) -> u32 {
-  if (ab == 0u || ab >= 0x7f800000u) { return ab; }
-  let ua = unpack(ab);
-  let ub = unpack(bb);
-  var ma = u32(ua.x);
-  let mb = u32(ub.x);
-  var e = ua.y - ub.y;
-  if (ma < mb) { ma = ma << 1u; e -= 1; }
-  var q = 0u;
-  var r = ma;
-  for (var i = 0u; i < 25u; i++) {
-    q = q << 1u;
-    if (r >= mb) { r -= mb; q |= 1u; }
-    r = r << 1u;
-  }
-  let sticky = r != 0u;
-  if (e > 127) { return 0x7f800000u; }
-  if (e >= -126) { return (u32(e + 126) << 23u) + round_shift(q, 1u, sticky); }
-  let s = u32(-125 - e);
-  if (s > 25u) { return 0u; }
-  return round_shift(q, s, sticky);
-}
-
-// round(x/Δ) with the correctly rounded quotient, for any sign of x and Δ ≠ 0 (both roundings are odd
-// functions). Subnormal x or Δ always take the exact path (the hardware may flush them).
-fn round_quotient(v: f32, d: f32) -> f32 {
-  let a = abs(v);
+// round(x/Δ) for any sign of x and Δ ≠ 0 (both roundings are odd functions): unlike round_quotient of
+// exact_division.wgsl (Δ > 0, sign from v < 0), the sign comes from both sign bits. Subnormal x or Δ
+// always take the exact path (the hardware may flush them).
+fn round_quotient_any_sign(v: f32, d: f32) -> f32 {
   let ad = abs(d);
-  let approx = a / ad;
-  var n = round(approx);
-  let near_tie = abs(fract(approx) - 0.5) <= approx * 0x1p-20;
-  if (near_tie || bitcast<u32>(a) < 0x800000u || bitcast<u32>(ad) < 0x800000u) {
-    n = round(bitcast<f32>(exact_div_bits(bitcast<u32>(a), bitcast<u32>(ad))));
-  }
+  let n = round_abs_quotient(abs(v), ad, bitcast<u32>(ad) < 0x800000u);
   let neg = ((bitcast<u32>(v) ^ bitcast<u32>(d)) & 0x80000000u) != 0u;
   return select(n, -n, neg);
 }
@@ -102,7 +53,7 @@ fn round_quotient(v: f32, d: f32) -> f32 {
 fn opaque(v: f32) -> f32 { return bitcast<f32>(bitcast<u32>(v) ^ params.opaque); }
 
 fn uniform_fq(v: f32, d: f32, z: f32) -> f32 {
-  let q = clamp(round_quotient(v, d) + z, 0.0, f32(params.levels - 1u));
+  let q = clamp(round_quotient_any_sign(v, d) + z, 0.0, f32(params.levels - 1u));
   return opaque((q - z) * d);
 }
 
@@ -117,9 +68,7 @@ fn log_fq(s: f32, d: f32) -> f32 {
     let mid = (lo + hi) / 2u;
     if (ub < thresholds[mid]) { lo = mid + 1u; } else { hi = mid; }
   }
-  if (lo >= params.levels) { return 0.0; }
-  let f = select(1.0, bitcast<f32>(0x3fb504f3u), (lo & 1u) == 1u);  // f32(√2)
-  return opaque(ldexp(f * d, -i32((lo + 1u) / 2u)));
+  return opaque(log_level(lo, params.levels, false, d));  // code L → 0 (opaque(0) = 0: params.opaque is 0)
 }
 
 @compute @workgroup_size(WG)

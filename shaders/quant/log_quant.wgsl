@@ -8,8 +8,9 @@
 // Exactness: no log2 is evaluated. The host passes thresholds[j], the bits of the smallest positive f32 u
 // whose reference index round(−2·f32(log2 u)) is ≤ j (reference/quant/log-quant.ts: logThresholds), and
 // the code is the first j with bits(u) ≥ thresholds[j] (binary search; bit order = float order for
-// u ≥ 0). u is the correctly rounded quotient computed with integer long division, so WGSL's log2 and
-// division precision and denormal flushing cannot move a code (subnormal inputs take the exact path).
+// u ≥ 0). u is the correctly rounded quotient computed with integer long division (exact_div_bits of
+// shaders/common/exact_division.wgsl), so WGSL's log2 and division precision and denormal flushing
+// cannot move a code. The level value: log_level of shaders/common/log_level.wgsl.
 // Ownership: one thread per element; linear workgroup id folded over x/y/z by the host.
 // Bindings: 0 x [count], 1 delta [1], 2 shift [>= 1] (bound to x when unused), 3 thresholds [levels] u32,
 // 4 y [count], 5 codes [count] u32, 6 params.
@@ -34,52 +35,6 @@ struct Params {
 
 override WG: u32 = 256;
 
-// q >> s rounded to nearest even; `sticky` says whether nonzero bits lie below q. 1 <= s <= 31.
-fn round_shift(q: u32, s: u32, sticky: bool) -> u32 {
-  let kept = q >> s;
-  let rem = q & ((1u << s) - 1u);
-  let half = 1u << (s - 1u);
-  let up = rem > half || (rem == half && (sticky || (kept & 1u) == 1u));
-  return kept + select(0u, 1u, up);
-}
-
-// Mantissa in [2^23, 2^24) and unbiased exponent of a positive finite float given as bits (subnormals
-// normalised), so the value is m · 2^(e − 23).
-fn unpack(b: u32) -> vec2i {
-  let f = b & 0x7fffffu;
-  let e = i32(b >> 23u);
-  if (e == 0) {
-    let s = countLeadingZeros(f) - 8u;
-    return vec2i(i32(f << s), -126 - i32(s));
-  }
-  return vec2i(i32(f | 0x800000u), e - 127);
-}
-
-// Bits of the correctly rounded (to nearest even) f32 quotient a/b, for a >= 0 and b > 0 finite, given
-// as bits. Restoring division yields 25 quotient bits plus a sticky remainder, enough to round once.
-fn exact_div_bits(ab: u32, bb: u32) -> u32 {
-  if (ab == 0u || ab >= 0x7f800000u) { return ab; }  // 0, inf, NaN unchanged
-  let ua = unpack(ab);
-  let ub = unpack(bb);
-  var ma = u32(ua.x);
-  let mb = u32(ub.x);
-  var e = ua.y - ub.y;
-  if (ma < mb) { ma = ma << 1u; e -= 1; }  // now ma/mb in [1, 2)
-  var q = 0u;
-  var r = ma;
-  for (var i = 0u; i < 25u; i++) {
-    q = q << 1u;
-    if (r >= mb) { r -= mb; q |= 1u; }
-    r = r << 1u;
-  }
-  let sticky = r != 0u;  // quotient = q · 2^(e − 24) + (remainder)
-  if (e > 127) { return 0x7f800000u; }
-  if (e >= -126) { return (u32(e + 126) << 23u) + round_shift(q, 1u, sticky); }  // carry bumps exponent
-  let s = u32(-125 - e);  // subnormal: units of 2^-149
-  if (s > 25u) { return 0u; }
-  return round_shift(q, s, sticky);
-}
-
 // Code of a value (levels = exact zero): first j with bits(u) >= thresholds[j].
 fn log_code(s: f32, d: f32) -> u32 {
   let sb = bitcast<u32>(s);
@@ -94,13 +49,6 @@ fn log_code(s: f32, d: f32) -> u32 {
   return lo;
 }
 
-fn log_level(k: u32, d: f32) -> f32 {
-  if (k >= params.levels) { return 0.0; }
-  if (params.base2 != 0u) { return ldexp(d, -i32(k)); }
-  let s = select(1.0, bitcast<f32>(0x3fb504f3u), (k & 1u) == 1u);  // f32(√2)
-  return ldexp(s * d, -i32((k + 1u) / 2u));
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) li: u32) {
@@ -112,7 +60,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (params.shift_mode != 0u) { s = (s - m) + params.eps; }
   let d = delta[0];
   let k = log_code(s, d);
-  var v = log_level(k, d);
+  var v = log_level(k, params.levels, params.base2 != 0u, d);
   if (params.shift_mode != 0u) { v = (v + m) - params.eps; }
   y[i] = v;
   if (params.write_codes != 0u) { codes[i] = k; }

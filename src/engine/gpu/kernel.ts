@@ -19,6 +19,12 @@ export interface KernelSpec {
   /** The shader file's base name: shaders/vit/<name>.wgsl. */
   name: string;
   code: string;
+  /**
+   * WGSL function libraries (shaders/common/*.wgsl, imported with `?raw`) this shader calls, prepended to
+   * `code` in this order when the shader module is created. The kernel file is valid WGSL only together
+   * with them; this list is the one place that says which it needs (shaders/README.md).
+   */
+  libs?: readonly string[];
   /** Storage bindings in order, then the uniform `params` (added automatically when absent). */
   bindings: readonly BindingSpec[];
   /** `Params` struct fields, in declaration order; all 4-byte scalars. */
@@ -50,10 +56,13 @@ export function foldWorkgroups(count: number, maxPerDim: number): [number, numbe
 
 export class Kernel {
   readonly bindings: readonly BindingSpec[];
+  /** The shader module's source: the libs, in order, then the kernel's own code. */
+  readonly code: string;
 
   constructor(readonly spec: KernelSpec) {
     const b = spec.bindings;
     this.bindings = b.length && b[b.length - 1].kind === 'uniform' ? b : [...b, { name: 'params', kind: 'uniform' }];
+    this.code = [...(spec.libs ?? []), spec.code].join('\n');
   }
 
   get name(): string { return this.spec.name; }
@@ -79,7 +88,7 @@ export class Kernel {
       throw new InternalError(`${this.name}: ${o.buffers.length} buffers given for ${storage} bindings.`);
     }
     const entry = o.entry ?? 'main';
-    const pipeline = ctx.pipelines.get(this.name, this.spec.code, this.bindings, entry, o.overrides ?? {});
+    const pipeline = ctx.pipelines.get(this.name, this.code, this.bindings, entry, o.overrides ?? {});
     const packed = this.packParams(o.params);
     // A fresh uniform per dispatch: writeBuffer lands before the submit, so sharing one would let the
     // last dispatch's params win. Released at once; the pool reuses it only after the submit.

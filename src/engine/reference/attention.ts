@@ -1,10 +1,16 @@
-/** CPU twin of kernels/attention.ts: per (batch, head, query) a max-subtracted softmax, sums in float64. */
-export function attentionRef(qkv: Float32Array, batch: number, tokens: number, heads: number, headDim: number,
-                             scale = 1 / Math.sqrt(headDim)): { out: Float32Array; probs: Float32Array } {
+/**
+ * CPU twin of kernels/attention.ts: per (batch, head, query) a max-subtracted softmax, sums in float64.
+ * Outputs are float32 like the GPU's unless `ArrayType` is Float64Array (float64 throughout, for the finite
+ * differences of reference/train/attention-backward.ts).
+ */
+export function attentionRef<T extends Float32Array | Float64Array = Float32Array>(
+  qkv: ArrayLike<number>, batch: number, tokens: number, heads: number, headDim: number,
+  scale = 1 / Math.sqrt(headDim), ArrayType: new (length: number) => T = Float32Array as unknown as new (length: number) => T,
+): { out: T; probs: T } {
   const dim = heads * headDim;
   const stride = 3 * dim;
-  const out = new Float32Array(batch * tokens * dim);
-  const probs = new Float32Array(batch * heads * tokens * tokens);
+  const out = new ArrayType(batch * tokens * dim);
+  const probs = new ArrayType(batch * heads * tokens * tokens);
   const s = new Float64Array(tokens);
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < heads; h++) {

@@ -3,6 +3,7 @@
  * (shaders/calib/grid_score.wgsl). Twin: calibration/grid-search-histogram.ts gridSearchFromBins.
  */
 import src from '../../../../shaders/calib/grid_score.wgsl?raw';
+import exactDivision from '../../../../shaders/common/exact_division.wgsl?raw';
 import type { GpuContext } from '../../gpu/device.ts';
 import { Kernel } from '../../gpu/kernel.ts';
 import { allocTensor, expectShape, type GpuTensor } from '../../gpu/tensor.ts';
@@ -10,6 +11,7 @@ import { allocTensor, expectShape, type GpuTensor } from '../../gpu/tensor.ts';
 export const gridScoreKernel = new Kernel({
   name: 'grid_score',
   code: src,
+  libs: [exactDivision],
   bindings: [{ name: 'values', kind: 'read' }, { name: 'counts', kind: 'read' }, { name: 'cands', kind: 'read' },
     { name: 'scores', kind: 'read_write' }],
   params: [['bins', 'u32'], ['ncand', 'u32'], ['levels', 'u32'], ['opaque', 'u32']],

@@ -4,6 +4,8 @@
  * calibration/fake-quant-f32.ts meanSquaredError with uniformFq / logSqrt2Fq.
  */
 import src from '../../../../shaders/calib/segment_mse.wgsl?raw';
+import exactDivision from '../../../../shaders/common/exact_division.wgsl?raw';
+import logLevel from '../../../../shaders/common/log_level.wgsl?raw';
 import { ShapeError } from '../../errors.ts';
 import type { GpuContext } from '../../gpu/device.ts';
 import { Kernel } from '../../gpu/kernel.ts';
@@ -12,6 +14,7 @@ import { numel, type GpuTensor } from '../../gpu/tensor.ts';
 export const segmentMseKernel = new Kernel({
   name: 'segment_mse',
   code: src,
+  libs: [exactDivision, logLevel],
   bindings: [{ name: 'x', kind: 'read' }, { name: 'qparams', kind: 'read' }, { name: 'thresholds', kind: 'read' },
     { name: 'partials', kind: 'read_write' }],
   params: [['outer', 'u32'], ['segments', 'u32'], ['inner', 'u32'], ['chunk', 'u32'], ['chunks', 'u32'],

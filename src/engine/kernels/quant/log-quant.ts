@@ -4,6 +4,8 @@
  * evaluates log2. Twin: reference/quant/log-quant.ts.
  */
 import src from '../../../../shaders/quant/log_quant.wgsl?raw';
+import exactDivision from '../../../../shaders/common/exact_division.wgsl?raw';
+import logLevel from '../../../../shaders/common/log_level.wgsl?raw';
 import { ShapeError, UsageError } from '../../errors.ts';
 import type { GpuContext } from '../../gpu/device.ts';
 import { Kernel } from '../../gpu/kernel.ts';
@@ -14,6 +16,7 @@ import { checkBits, type FakeQuantOutput } from './uniform-quant.ts';
 export const logQuantKernel = new Kernel({
   name: 'log_quant',
   code: src,
+  libs: [exactDivision, logLevel],
   bindings: [{ name: 'x', kind: 'read' }, { name: 'delta', kind: 'read' }, { name: 'shift', kind: 'read' },
     { name: 'thresholds', kind: 'read' }, { name: 'y', kind: 'read_write' }, { name: 'codes', kind: 'read_write' }],
   params: [['count', 'u32'], ['levels', 'u32'], ['base2', 'u32'], ['shift_mode', 'u32'], ['shift', 'f32'],

@@ -4,6 +4,7 @@
  * compare them exactly. Twin: reference/quant/uniform-quant.ts.
  */
 import src from '../../../../shaders/quant/uniform_quant.wgsl?raw';
+import exactDivision from '../../../../shaders/common/exact_division.wgsl?raw';
 import { ShapeError, UsageError } from '../../errors.ts';
 import type { GpuContext } from '../../gpu/device.ts';
 import { Kernel } from '../../gpu/kernel.ts';
@@ -15,6 +16,7 @@ export type { Granularity };
 export const uniformQuantKernel = new Kernel({
   name: 'uniform_quant',
   code: src,
+  libs: [exactDivision],
   bindings: [{ name: 'x', kind: 'read' }, { name: 'delta', kind: 'read' }, { name: 'zero', kind: 'read' },
     { name: 'y', kind: 'read_write' }, { name: 'codes', kind: 'read_write' }, { name: 'outliers', kind: 'read_write' }],
   params: [['count', 'u32'], ['cols', 'u32'], ['tokens', 'u32'], ['levels', 'u32'], ['mode', 'u32'],
