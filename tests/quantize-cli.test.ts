@@ -29,7 +29,8 @@ const runs: Record<string, Run> = {};
 const report = join(tmp, 'report.json');
 // Two processes (two cores): each evaluates FP32 once and then every method × bit width it lists.
 const CASES: [string, string[]][] = [
-  ['w8a8', ['--bits', 'w8a8', '--method', 'minmax,percentile,adfq']],
+  // W8A8 ADFQ is left to quantize-accuracy.test.ts: its 8-bit grid search takes ~2 min on lavapipe.
+  ['w8a8', ['--bits', 'w8a8', '--method', 'minmax,percentile']],
   ['w6a6,w4a4', ['--bits', 'w6a6,w4a4', '--method', 'minmax,adfq', '--report', report]],
 ];
 
@@ -53,7 +54,7 @@ const run = (name: string, method: string, bits: string) => {
 describe('adfq quantize (embedded demo)', () => {
   // "Within 1 point" is checked on 2,000 test images in quantize-accuracy.test.ts; on these 168 images one
   // image is 0.6 points (measured: MinMax W8A8 differs from FP32 on 2 of them and on 0 of the 2,000).
-  it.each(['adfq', 'minmax', 'percentile'])('W8A8 %s: top-1 within 2 images of FP32', (method) => {
+  it.each(['minmax', 'percentile'])('W8A8 %s: top-1 within 2 images of FP32', (method) => {
     const j = run('w8a8', method, 'w8a8');
     console.log(`[quantize] W8A8 ${method}: fp32 ${j.fp32.top1} quantized ${j.quantized.top1}`);
     expect(Math.abs(j.quantized.correct1 - j.fp32.correct1)).toBeLessThanOrEqual(2);
@@ -76,7 +77,7 @@ describe('adfq quantize (embedded demo)', () => {
   it('--json: the last stdout line is the result object, with one entry per run', () => {
     const j = result('w8a8');
     expect(j).toMatchObject({ method: 'minmax', bits: 'w8a8', calibImages: 32, evalImages: 168, reportPath: null, demo: true, seed: 0 });
-    expect(j.runs.map((r: { method: string }) => r.method)).toEqual(['minmax', 'percentile', 'adfq']);
+    expect(j.runs.map((r: { method: string }) => r.method)).toEqual(['minmax', 'percentile']);
     for (const r of [j.fp32, j.quantized, ...j.runs.map((x: { quantized: unknown }) => x.quantized)]) {
       expect(r.top1).toBeGreaterThanOrEqual(0); expect(r.top1).toBeLessThanOrEqual(1);
       expect(r.top5).toBeGreaterThanOrEqual(r.top1);

@@ -3,9 +3,10 @@
 //   P_q = softmax over the HEAD axis of A_q · inv_temp (T = 4), P_fp likewise from A_fp;
 //   L = coef · Σ_{b,h,i,j} P_q · (log P_q − log P_fp), coef = weight / B (weight 10).
 // At one position (b, i, j), with z = A_q·inv_temp, l = log P_q, r = log P_fp, KL = Σ_h P_q (l − r):
-//   grad[b,h,i,j] = ∂L/∂A_q = coef · inv_temp · P_q[h] · ((l[h] − r[h]) − KL).
-// Log-softmaxes are max-subtracted (l = z − max − log Σ exp(z − max)), so P_q is never formed before
-// its logarithm; H is small (≤ 16 in the ViTs we load), so each thread re-reads its H values per pass.
+//   grad[b,h,i,j] = ∂L/∂A_q = coef · inv_temp · P_q[h] · ((l[h] − r[h]) − KL)
+//                 = coef · inv_temp · P_q[h] · (δ[h] − Σ_l P_q[l]·δ[l]),  δ = (A_q − A_fp) · inv_temp.
+// Softmaxes over the heads are max-subtracted; H is small (≤ 16 in the ViTs we load), so each thread
+// re-reads its H values per pass instead of holding them.
 // Ownership: one position (b, p), p = i·N + j, per thread, thread id = linear workgroup id · WG + local
 // index; element (b, h, p) at (b·H + h)·positions + p. Threads past the end take part in the reduction
 // with 0. partials[g] = coef · Σ KL over workgroup g's positions (f32; the host adds them in f64).
@@ -28,19 +29,17 @@ struct Params {
 override WG: u32 = 64;  // a power of two (tree reduction)
 var<workgroup> red: array<f32, WG>;
 
-// log Σ_h exp(a[base + h·positions] · inv_temp), max subtracted; `fp` picks the tensor.
-fn log_sum_exp(base: u32, fp: bool) -> f32 {
+// Max over the heads of a[base + h·positions]·inv_temp and Σ_h exp(z − max); `fp` picks the tensor.
+fn max_and_sum(base: u32, fp: bool) -> vec2f {
   var m = -3.402823466e+38f;
   for (var h = 0u; h < params.heads; h++) {
-    let z = select(scores_q[base + h * params.positions], scores_fp[base + h * params.positions], fp) * params.inv_temp;
-    m = max(m, z);
+    m = max(m, select(scores_q[base + h * params.positions], scores_fp[base + h * params.positions], fp) * params.inv_temp);
   }
   var s = 0.0;
   for (var h = 0u; h < params.heads; h++) {
-    let z = select(scores_q[base + h * params.positions], scores_fp[base + h * params.positions], fp) * params.inv_temp;
-    s += exp(z - m);
+    s += exp(select(scores_q[base + h * params.positions], scores_fp[base + h * params.positions], fp) * params.inv_temp - m);
   }
-  return m + log(s);
+  return vec2f(m, s);
 }
 
 @compute @workgroup_size(WG)
@@ -54,22 +53,22 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (e < count) {
     let b = e / params.positions;
     let base = b * params.heads * params.positions + e % params.positions;
-    let lse_q = log_sum_exp(base, false);
-    let lse_fp = log_sum_exp(base, true);
-    // l − r = (A_q − A_fp)·inv_temp − (lse_q − lse_fp): no cancellation of two ~log(1/H) terms per head.
-    let dl = lse_q - lse_fp;
-    var kl = 0.0;
+    let q = max_and_sum(base, false);
+    let f = max_and_sum(base, true);
+    // With δ = (A_q − A_fp)·inv_temp: l − r = δ − dl, dl = lse_q − lse_fp, and KL = Σ P_q δ − dl, so the
+    // gradient's (l − r) − KL = δ − Σ P_q δ needs neither log-sum-exp, and nothing cancels per head.
+    var mean_delta = 0.0;
     for (var h = 0u; h < params.heads; h++) {
       let i = base + h * params.positions;
-      kl += exp(scores_q[i] * params.inv_temp - lse_q) * ((scores_q[i] - scores_fp[i]) * params.inv_temp - dl);
+      mean_delta += exp(scores_q[i] * params.inv_temp - q.x) / q.y * (scores_q[i] - scores_fp[i]) * params.inv_temp;
     }
     let g = params.coef * params.inv_temp;
     for (var h = 0u; h < params.heads; h++) {
       let i = base + h * params.positions;
-      let diff = (scores_q[i] - scores_fp[i]) * params.inv_temp - dl;
-      grad[i] = g * exp(scores_q[i] * params.inv_temp - lse_q) * (diff - kl);
+      let p = exp(scores_q[i] * params.inv_temp - q.x) / q.y;
+      grad[i] = g * p * ((scores_q[i] - scores_fp[i]) * params.inv_temp - mean_delta);
     }
-    loss = params.coef * kl;
+    loss = params.coef * (mean_delta - ((q.x - f.x) + log(q.y / f.y)));
   }
   red[li] = loss;
   workgroupBarrier();

@@ -1,7 +1,8 @@
 // gelu_backward.wgsl: dX = dY · gelu'(x) given the pre-activation x (the matmul's X·W + b before its GELU
 // epilogue), for the two forms of matmul.wgsl's EPILOGUE:
 //   gelu_erf_backward:  gelu'(x) = Φ(x) + x·φ(x) = 0.5·(1 + erf(x/√2)) + x·exp(−x²/2)/√(2π)
-//   gelu_tanh_backward: u = c·(x + a·x³), t = tanh(u):  gelu'(x) = 0.5·(1 + t) + 0.5·x·(1 − t²)·c·(1 + 3a·x²)
+//   gelu_tanh_backward: u = c·(x + a·x³), t = tanh(u):  gelu'(x) = 0.5·(1 + t) + 0.5·x·(1 − t²)·c·(1 + 3a·x²),
+//                       with 1 + t and 1 − t² formed from exp(−2|u|) so the tails keep their relative precision
 // Ownership: one element per thread, thread id = linear workgroup id · WG + local index.
 // Bindings: 0 x (pre-activation), 1 dy, 2 dx, 3 params.
 
@@ -16,24 +17,7 @@ struct Params {
 
 override WG: u32 = 256;
 
-// The erf of matmul.wgsl (Eigen's float erf on [-4, 4]), copied so both sides of GELU use one formula.
-fn erf_f32(v: f32) -> f32 {
-  let x = clamp(v, -4.0, 4.0);
-  let x2 = x * x;
-  var p = -2.72614225801306e-10;
-  p = fma(p, x2, 2.77068142495902e-08);
-  p = fma(p, x2, -2.10102402082508e-06);
-  p = fma(p, x2, -5.69250639462346e-05);
-  p = fma(p, x2, -7.34990630326855e-04);
-  p = fma(p, x2, -2.95459980854025e-03);
-  p = fma(p, x2, -1.60960333262415e-02);
-  var q = -1.45660718464996e-05;
-  q = fma(q, x2, -2.13374055278905e-04);
-  q = fma(q, x2, -1.68282697438203e-03);
-  q = fma(q, x2, -7.37332916720468e-03);
-  q = fma(q, x2, -1.42647390514189e-02);
-  return x * p / q;
-}
+// erf_f32: shaders/common/erf.wgsl (listed in the wrapper's libs), the same as the forward's.
 
 fn element(wid: vec3u, nwg: vec3u, li: u32) -> u32 {
   return (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * WG + li;
@@ -56,8 +40,13 @@ fn gelu_tanh_backward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
   if (e >= params.count) { return; }
   let v = x[e];
   let c = 0.7978845608028654;
-  // The forward's clamp: past |u| = 10, tanh is ±1 in float32 and 1 − t² is 0 either way.
-  let t = tanh(clamp(c * (v + 0.044715 * v * v * v), -10.0, 10.0));
-  let g = 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * c * (1.0 + 3.0 * 0.044715 * v * v);
+  let u = c * (v + 0.044715 * v * v * v);
+  // With q = exp(−2|u|): 1 + t = 2q/(1 + q) for u < 0 (2 − that for u ≥ 0) and 1 − t² = 4q/(1 + q)²,
+  // accurate in the tails where 1 + tanh(u) and 1 − tanh(u)² would cancel.
+  let q = exp(-2.0 * min(abs(u), 60.0));  // exp(−120) is 0 in f32: no inf reaches exp
+  let low = 2.0 * q / (1.0 + q);
+  let one_plus_t = select(low, 2.0 - low, u >= 0.0);
+  let one_minus_t2 = low * 2.0 / (1.0 + q);
+  let g = 0.5 * one_plus_t + 0.5 * v * one_minus_t2 * c * (1.0 + 3.0 * 0.044715 * v * v);
   dx[e] = dy[e] * g;
 }

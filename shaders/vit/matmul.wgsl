@@ -34,25 +34,7 @@ override A_STRIDE: u32 = TILE_M + 1u;    // +1 so the transposed A stores do not
 var<workgroup> a_tile: array<f32, TILE_K * A_STRIDE>;  // [k][m]
 var<workgroup> b_tile: array<f32, TILE_K * TILE_N>;    // [k][n]
 
-// erf with a rational approximation on [-4, 4] (Eigen's float erf); max abs error ~4e-7 near |x| = 3.3,
-// far better relative accuracy near 0. Beyond |x| = 4, erf is ±1 in float32.
-fn erf_f32(v: f32) -> f32 {
-  let x = clamp(v, -4.0, 4.0);
-  let x2 = x * x;
-  var p = -2.72614225801306e-10;
-  p = fma(p, x2, 2.77068142495902e-08);
-  p = fma(p, x2, -2.10102402082508e-06);
-  p = fma(p, x2, -5.69250639462346e-05);
-  p = fma(p, x2, -7.34990630326855e-04);
-  p = fma(p, x2, -2.95459980854025e-03);
-  p = fma(p, x2, -1.60960333262415e-02);
-  var q = -1.45660718464996e-05;
-  q = fma(q, x2, -2.13374055278905e-04);
-  q = fma(q, x2, -1.68282697438203e-03);
-  q = fma(q, x2, -7.37332916720468e-03);
-  q = fma(q, x2, -1.42647390514189e-02);
-  return x * p / q;
-}
+// erf_f32: shaders/common/erf.wgsl (listed in the wrapper's libs).
 
 fn epilogue(v: f32, index: u32) -> f32 {
   switch EPILOGUE {

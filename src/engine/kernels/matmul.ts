@@ -1,4 +1,5 @@
 /** Linear layer on the GPU: Y = X·W + b with an optional fused GELU or residual add (shaders/vit/matmul.wgsl). */
+import erf from '../../../shaders/common/erf.wgsl?raw';
 import src from '../../../shaders/vit/matmul.wgsl?raw';
 import { ShapeError } from '../errors.ts';
 import type { GpuContext } from '../gpu/device.ts';
@@ -8,6 +9,7 @@ import { allocTensor, expectShape, type GpuTensor } from '../gpu/tensor.ts';
 export const matmulKernel = new Kernel({
   name: 'matmul',
   code: src,
+  libs: [erf],
   bindings: [
     { name: 'x', kind: 'read' }, { name: 'w', kind: 'read' }, { name: 'bias', kind: 'read' },
     { name: 'residual', kind: 'read' }, { name: 'y', kind: 'read_write' },
