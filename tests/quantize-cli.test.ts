@@ -4,7 +4,7 @@
  * and W4A4, the JSON contract, the --report file, and usage errors.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +25,16 @@ function adfq(...args: string[]): Promise<Run> {
   });
 }
 
+const DEMO = new URL('../public/demo/', import.meta.url).pathname;
+const DEMO_MODEL = join(DEMO, 'vit-fmnist-outliers.onnx');
+/** 2 images of each demo class, in class folders. */
+const SMALL = join(tmp, 'small');
+for (const c of readdirSync(join(DEMO, 'images'))) {
+  if (!statSync(join(DEMO, 'images', c)).isDirectory()) continue;
+  mkdirSync(join(SMALL, c), { recursive: true });
+  for (const f of readdirSync(join(DEMO, 'images', c)).sort().slice(0, 2)) copyFileSync(join(DEMO, 'images', c, f), join(SMALL, c, f));
+}
+
 const runs: Record<string, Run> = {};
 const report = join(tmp, 'report.json');
 // Two processes (two cores): each evaluates FP32 once and then every method × bit width it lists.
@@ -32,6 +42,8 @@ const CASES: [string, string[]][] = [
   // W8A8 ADFQ is left to quantize-accuracy.test.ts: its 8-bit grid search takes ~2 min on lavapipe.
   ['w8a8', ['--bits', 'w8a8', '--method', 'minmax,percentile']],
   ['w6a6,w4a4', ['--bits', 'w6a6,w4a4', '--method', 'minmax,adfq', '--report', report]],
+  // One folder for --calib and --eval: split, calibration images not evaluated; shuffled by --seed.
+  ['same-folder', [DEMO_MODEL, '--calib', SMALL, '--eval', SMALL, '--calib-size', '7', '--seed', '3', '--bits', 'w8a8', '--method', 'minmax']],
 ];
 
 beforeAll(async () => {
@@ -119,6 +131,13 @@ describe('adfq quantize (embedded demo)', () => {
     expect(ppoq.length).toBe(12);
     for (const s of ppoq) { expect(s.outlierFraction).toBeGreaterThan(0); expect(s.outlierFraction).toBeLessThan(0.1); }
     for (const s of ad.sites) expect(s.mse).toBeGreaterThanOrEqual(0);
+  });
+
+  it('the same folder for --calib and --eval is split: the calibration images are not evaluated', () => {
+    const j = result('same-folder');
+    expect(j).toMatchObject({ calibImages: 7, evalImages: 13, seed: 3, demo: false });
+    expect(j.fp32.count).toBe(13);
+    expect(runs['same-folder'].stderr).toMatch(/calibrating on 7 images of .* shuffled with seed 3\), evaluating on the other 13/);
   });
 
   it.each([
