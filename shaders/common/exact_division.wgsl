@@ -7,7 +7,8 @@
 // can move a code). Callers add their own reasons to take the exact path through `exact`.
 // Provides: round_shift, unpack, exact_div_bits, round_abs_quotient, round_quotient.
 // Used by (listed in their wrappers' `libs`): quant/uniform_quant, quant/log_quant (exact_div_bits only),
-// calib/grid_score, calib/segment_mse (round_abs_quotient, with its own sign rule).
+// calib/grid_score, calib/segment_mse (round_abs_quotient, with its own sign rule),
+// train/uniform_quant_backward, train/log_quant_backward, train/adaround.
 
 // q >> s rounded to nearest even; `sticky` says whether nonzero bits lie below q. 1 <= s <= 31.
 fn round_shift(q: u32, s: u32, sticky: bool) -> u32 {

@@ -5,7 +5,8 @@
 // The code itself (a binary search of the host's decision thresholds) stays in each kernel: it reads
 // the kernel's `thresholds` storage binding, and a storage pointer is a valid function parameter only
 // under the `unrestricted_pointer_parameters` language extension, which not every browser has.
-// Provides: log_level. Used by (listed in their wrappers' `libs`): quant/log_quant, calib/segment_mse.
+// Provides: log_level. Used by (listed in their wrappers' `libs`): quant/log_quant, calib/segment_mse,
+// train/log_quant_backward.
 
 fn log_level(k: u32, levels: u32, base2: bool, d: f32) -> f32 {
   if (k >= levels) { return 0.0; }
