@@ -5,13 +5,12 @@
  * gives with the final parameters: a site's input depends only on earlier quantizers, so the two must
  * agree. Plus the memory plan, cancellation and buffer ownership.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { gridSearchHistogram } from '../src/engine/calibration/grid-search-histogram.ts';
 import { percentileMsePerToken, SLQ_EPS } from '../src/engine/calibration/per-group.ts';
 import { percentileMseLogSqrt2, percentileMseUniform } from '../src/engine/calibration/percentile-mse.ts';
 import { CancelledError } from '../src/engine/errors.ts';
-import { imageBytesToTensor } from '../src/engine/image/index.ts';
 import { importViT } from '../src/engine/onnx/import-vit.ts';
 import { calibrationMemoryPlan } from '../src/engine/quant/calibrate-gpu.ts';
 import type { ActQuant } from '../src/engine/quant/params.ts';
@@ -21,19 +20,10 @@ import { vitForwardQuantCpu } from '../src/engine/reference/vit-forward-quant.ts
 import type { SiteKind } from '../src/engine/stats/types.ts';
 import type { ViTConfig } from '../src/engine/vit/description.ts';
 import { getGpu } from './helpers/gpu.ts';
+import { DEMO_DIR, demoImages } from './quant-model-helpers.ts';
 
-const DEMO = new URL('../public/demo/', import.meta.url);
-const model = importViT(new Uint8Array(readFileSync(new URL('vit-fmnist-outliers.onnx', DEMO))));
-const spec = { resize: 28, imageSize: 28, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
-const PER = 3 * 28 * 28;
+const model = importViT(new Uint8Array(readFileSync(new URL('vit-fmnist-outliers.onnx', DEMO_DIR))));
 
-function demoImages(from: number, perClass: number): Float32Array {
-  const classes = readdirSync(new URL('images/', DEMO)).sort();
-  const files = classes.flatMap((c) => readdirSync(new URL(`images/${c}/`, DEMO)).sort().slice(from, from + perClass).map((f) => `images/${c}/${f}`));
-  const pixels = new Float32Array(files.length * PER);
-  files.forEach((f, i) => pixels.set(imageBytesToTensor(new Uint8Array(readFileSync(new URL(f, DEMO))), f, spec), i * PER));
-  return pixels;
-}
 
 const N = 10, pixels = demoImages(0, 1);
 

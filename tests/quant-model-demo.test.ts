@@ -5,28 +5,17 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { imageBytesToTensor } from '../src/engine/image/index.ts';
 import { QuantViTRunner } from '../src/engine/model/quant-runner.ts';
 import { ViTRunner } from '../src/engine/model/vit-runner.ts';
 import { importViT } from '../src/engine/onnx/import-vit.ts';
 import { minMaxParams } from '../src/engine/quant/min-max.ts';
 import { vitForwardQuantCpu } from '../src/engine/reference/vit-forward-quant.ts';
 import { getGpu } from './helpers/gpu.ts';
-import { argmaxRows, logitStats } from './quant-model-helpers.ts';
+import { argmaxRows, DEMO_DIR, demoImages, logitStats } from './quant-model-helpers.ts';
 
-const DEMO = new URL('../public/demo/', import.meta.url);
-const model = importViT(new Uint8Array(readFileSync(new URL('vit-fmnist-outliers.onnx', DEMO))));
-const spec = { resize: 28, imageSize: 28, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+const model = importViT(new Uint8Array(readFileSync(new URL('vit-fmnist-outliers.onnx', DEMO_DIR))));
 const PER = 3 * 28 * 28;
 
-/** `perClass` images of every class folder starting at index `from`, as normalised pixels. */
-function demoImages(from: number, perClass: number): Float32Array {
-  const classes = readdirSync(new URL('images/', DEMO)).sort();
-  const files = classes.flatMap((c) => readdirSync(new URL(`images/${c}/`, DEMO)).sort().slice(from, from + perClass).map((f) => `images/${c}/${f}`));
-  const pixels = new Float32Array(files.length * PER);
-  files.forEach((f, i) => pixels.set(imageBytesToTensor(new Uint8Array(readFileSync(new URL(f, DEMO))), f, spec), i * PER));
-  return pixels;
-}
 
 const calib = demoImages(15, 1);           // 10 images, disjoint from the evaluated ones
 const evalSet = demoImages(0, 5);          // 50 images
@@ -50,8 +39,8 @@ it('demo W8A8 top-1 on 50 sample images is within 2 images of FP32', async () =>
   const ctx = await getGpu();
   const n = evalSet.length / PER;
   // Folder names are classes.tsv's names with '/' and ' ' as '_'; folders are read in sorted order.
-  const names = readFileSync(new URL('classes.tsv', DEMO), 'utf8').trim().split('\n').map((l) => l.split('\t')[2].replace(/[/ ]/g, '_'));
-  const folders = readdirSync(new URL('images/', DEMO)).sort();
+  const names = readFileSync(new URL('classes.tsv', DEMO_DIR), 'utf8').trim().split('\n').map((l) => l.split('\t')[2].replace(/[/ ]/g, '_'));
+  const folders = readdirSync(new URL('images/', DEMO_DIR)).sort();
   const labels = Array.from({ length: n }, (_, i) => names.indexOf(folders[Math.floor(i / 5)]));
   expect(labels.every((l) => l >= 0)).toBe(true);
   const fpRunner = new ViTRunner(ctx, model);

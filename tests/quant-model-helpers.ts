@@ -1,4 +1,19 @@
-/** Shared helpers of the quant-model tests: deterministic inputs and logit comparisons. */
+/** Shared helpers of the quant-model tests: deterministic inputs, the demo's sample images, logit comparisons. */
+import { readdirSync, readFileSync } from 'node:fs';
+import { imageBytesToTensor } from '../src/engine/image/index.ts';
+
+export const DEMO_DIR = new URL('../public/demo/', import.meta.url);
+const DEMO_SPEC = { resize: 28, imageSize: 28, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+const DEMO_PER = 3 * 28 * 28;
+
+/** `perClass` demo sample images of every class folder starting at index `from`, as normalised pixels. */
+export function demoImages(from: number, perClass: number): Float32Array {
+  const classes = readdirSync(new URL('images/', DEMO_DIR)).sort();
+  const files = classes.flatMap((c) => readdirSync(new URL(`images/${c}/`, DEMO_DIR)).sort().slice(from, from + perClass).map((f) => `images/${c}/${f}`));
+  const pixels = new Float32Array(files.length * DEMO_PER);
+  files.forEach((f, i) => pixels.set(imageBytesToTensor(new Uint8Array(readFileSync(new URL(f, DEMO_DIR))), f, DEMO_SPEC), i * DEMO_PER));
+  return pixels;
+}
 
 /** Deterministic pseudo-normal pixels (Box–Muller over an LCG), roughly like normalised images. */
 export function randomImages(count: number, per: number, seed: number): Float32Array {
