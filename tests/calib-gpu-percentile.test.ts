@@ -106,15 +106,15 @@ describe('log√2 percentile-MSE on the GPU = percentileMseLogSqrt2', () => {
   });
 });
 
-/** quant/adfq-params.ts slq(): S = f32(x − m) + eps in f64 arithmetic (m = SLQ_SHIFT is not an f32). */
+/** cpuSearch.slqConst (quant/search-backend.ts): S = f32(x − m) + eps with m as given (also non-f32 shifts). */
 function shiftedCpu(x: Float32Array, m: number): Float32Array {
   const s = new Float32Array(x.length);
   for (let i = 0; i < x.length; i++) s[i] = Math.fround(x[i] - m) + SLQ_EPS;
   return s;
 }
 
-describe('SLQ with a constant shift on the GPU = adfq-params slq()', () => {
-  test('S bit for bit, for the f64 shift SLQ_SHIFT and others, on hard values', async () => {
+describe('SLQ with a constant shift on the GPU = the CPU search backend', () => {
+  test('S bit for bit, for SLQ_SHIFT and non-f32 shifts, on hard values', async () => {
     const ctx = await getGpu();
     const f = Math.fround, bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0];
     const hard = [0, -0, 1e-45, -1e-45, 1e-40, 1e-30, -1e-30, 0.17005, -0.17005, f(-0.17005), f(0.17005), 1, 2, 1e3, 3e7, -3e7, 1e30, -1e30, 3e38];

@@ -37,6 +37,16 @@ fn thread_id(wid: vec3u, nwg: vec3u, li: u32) -> u32 {
   return (wid.x + nwg.x * (wid.y + nwg.y * wid.z)) * WG + li;
 }
 
+// Output element e of a [B·N, dim] head-split tensor: row t = b·N + n, head h, lane d.
+struct HeadElement { t: u32, h: u32, d: u32, b: u32, n: u32 }
+
+fn head_element(e: u32) -> HeadElement {
+  let hd = params.head_dim;
+  let dim = params.heads * hd;
+  let t = e / dim;
+  return HeadElement(t, (e % dim) / hd, e % hd, t / params.tokens, t % params.tokens);
+}
+
 @compute @workgroup_size(WG)
 fn scores_grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                @builtin(local_invocation_index) li: u32) {
@@ -66,16 +76,10 @@ fn scores_grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 fn query_grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
               @builtin(local_invocation_index) li: u32) {
   let e = thread_id(wid, nwg, li);
-  let n = params.tokens;
-  let hd = params.head_dim;
-  let dim = params.heads * hd;
-  if (e >= params.batch * n * dim) { return; }
-  let t = e / dim;              // b·N + i
-  let h = (e % dim) / hd;
-  let d = e % hd;
-  let b = t / n;
-  let i = t % n;
-  let stride = 3u * dim;
+  if (e >= params.batch * params.tokens * params.heads * params.head_dim) { return; }
+  let o = head_element(e);
+  let n = params.tokens; let hd = params.head_dim; let dim = params.heads * hd; let stride = 3u * dim;
+  let t = o.t; let h = o.h; let d = o.d; let b = o.b; let i = o.n;
   let s_base = ((b * params.heads + h) * n + i) * n;
   let k_base = b * n * stride + dim + h * hd + d;
   var acc = 0.0;
@@ -87,16 +91,10 @@ fn query_grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
 fn key_value_grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                   @builtin(local_invocation_index) li: u32) {
   let e = thread_id(wid, nwg, li);
-  let n = params.tokens;
-  let hd = params.head_dim;
-  let dim = params.heads * hd;
-  if (e >= params.batch * n * dim) { return; }
-  let t = e / dim;              // b·N + j
-  let h = (e % dim) / hd;
-  let d = e % hd;
-  let b = t / n;
-  let j = t % n;
-  let stride = 3u * dim;
+  if (e >= params.batch * params.tokens * params.heads * params.head_dim) { return; }
+  let o = head_element(e);
+  let n = params.tokens; let hd = params.head_dim; let dim = params.heads * hd; let stride = 3u * dim;
+  let t = o.t; let h = o.h; let d = o.d; let b = o.b; let j = o.n;
   let s_base = (b * params.heads + h) * n * n + j;  // column j of dS and P for (b, h)
   let q_base = b * n * stride + h * hd + d;
   let o_base = b * n * dim + h * hd + d;

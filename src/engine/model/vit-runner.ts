@@ -72,11 +72,7 @@ export class ViTRunner {
    */
   private async recordChunk(pixels: Float32Array, batch: number, tap?: ActivationTap): Promise<Float32Array> {
     const ctx = this.ctx, c = this.model.config;
-    const image = uploadTensor(ctx, pixels, [batch, c.inChannels, c.imageSize, c.imageSize], 'image');
-    let enc = ctx.device.createCommandEncoder({ label: 'embed' });
-    let x = this.recordEmbed(enc, image);
-    releaseTensor(ctx, image);
-    ctx.pool.submit(enc);
+    let x = this.runEmbed(pixels, batch), enc: GPUCommandEncoder;
     for (let i = 0; i < c.depth; i++) {
       const blockEnc = (enc = ctx.device.createCommandEncoder({ label: `block ${i}` }));
       const next = this.recordBlock(blockEnc, i, x, batch, tap && ((kind, t) => tap({ block: i, kind }, t, blockEnc)));

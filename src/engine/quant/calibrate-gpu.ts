@@ -15,7 +15,6 @@ import { allocTensor, numel, releaseTensor, uploadTensor, type GpuTensor } from 
 import { QuantViTRunner } from '../model/quant-runner.ts';
 import type { SiteKind } from '../stats/types.ts';
 import type { ViTModel } from '../vit/description.ts';
-import { columnsFromInits, okDelta } from './adfq-params.ts';
 import { GpuQuantParams, gpuActQuantizer } from './gpu-quantizers.ts';
 import { minMaxColumns, uniformFromRange } from './min-max.ts';
 import { SLQ_SHIFT, type ActQuant, type ChannelQuant, type UniformTensorQuant, type ViTQuantParams, type WeightQuantParams } from './params.ts';
@@ -30,6 +29,18 @@ export { CALIB_INIT_IMAGES, calibrationMemoryPlan, type CalibrationMemoryPlan } 
 const SITE_GROUPS: readonly (readonly QuantBlockSite[])[] = [['qkv-in'], ['q', 'k', 'v'], ['attn-probs'], ['proj-in'], ['fc1-in'], ['fc2-in']];
 
 type Search = CalibSearch;
+
+const okDelta = (d: number) => Number.isFinite(d) && d > 0;
+
+/** Per-column inits as a ChannelQuant; a column whose init is degenerate (constant) takes its MinMax range. */
+function columnsFromInits(w: Float32Array, cols: number, bits: number, inits: readonly { delta: number; zeroPoint: number }[]): ChannelQuant {
+  if (inits.every((r) => okDelta(r.delta) && Number.isFinite(r.zeroPoint))) {
+    return { kind: 'channel', delta: inits.map((r) => r.delta), zero: inits.map((r) => r.zeroPoint) };
+  }
+  const mm = minMaxColumns(w, cols, bits);
+  inits.forEach((r, o) => { if (okDelta(r.delta) && Number.isFinite(r.zeroPoint)) { mm.delta[o] = r.delta; mm.zero[o] = r.zeroPoint; } });
+  return mm;
+}
 
 interface Fit { q: ActQuant; outliers: number | null }
 

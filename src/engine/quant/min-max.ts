@@ -1,16 +1,16 @@
 /**
- * A small CPU calibration (the MinMax baseline, and parameters for tests): ranges from the FP32 CPU
- * twin's activations on a few images. Per-tensor MinMax for activations, per-column MinMax for weights,
- * PPOQ by the per-token percentile-MSE of calibration/ (§3; cheap at these sizes), SLQ and log√2 with Δ
- * = the largest (shifted) value. Ranges always contain 0, so z ∈ [0, L−1]. The full GPU calibration
- * (percentile-MSE, grid search, ASMO) is separate work.
+ * MinMax ranges, and a small CPU calibration that tests use for fixed quantizer parameters: ranges from the
+ * FP32 CPU twin's activations on a few images. Per-tensor MinMax for activations, per-column MinMax for
+ * weights, PPOQ by the per-token percentile-MSE of calibration/ (§3; cheap at these sizes), SLQ and log√2
+ * with Δ = the largest (shifted) value. Ranges always contain 0, so z ∈ [0, L−1]. The studio's and the
+ * CLI's calibration (every method) is calibrate-gpu.ts.
  */
 import { percentileMsePerToken } from '../calibration/per-group.ts';
 import { rangeToUniform } from '../calibration/fake-quant-f32.ts';
-import { layerNormRef } from '../reference/layer-norm.ts';
 import { vitForwardCpu } from '../reference/vit-forward.ts';
 import type { SiteKind } from '../stats/types.ts';
 import type { ViTModel } from '../vit/description.ts';
+import { headInputsCpu } from './sites.ts';
 import { DEFAULT_TAU_FC1, DEFAULT_TAU_QKV, SLQ_SHIFT, type Ablation, type BlockQuantParams, type ChannelQuant,
   type PpoqQuant, type UniformTensorQuant, type ViTQuantParams } from './params.ts';
 
@@ -70,12 +70,7 @@ export function minMaxParams(model: ViTModel, calibPixels: Float32Array, batch: 
         : { kind: 'slq', delta: f32(f32(gMax - SLQ_SHIFT) + f32(1e-6)), base: 'sqrt2', shift: SLQ_SHIFT },
     };
   });
-  // Head input: the final LayerNorm of the prefix row(s) of the last block's output.
-  const last = acts[w.blocks.length - 1]['block-out']!, take = w.headDistW ? 2 : 1, pooled: number[] = [];
-  for (let bi = 0; bi < batch; bi++) for (let t = 0; t < take; t++) {
-    const r = last.subarray((bi * c.tokens + t) * c.dim, (bi * c.tokens + t + 1) * c.dim);
-    pooled.push(...layerNormRef(r, w.normGamma, w.normBeta, 1, c.dim, c.lnEps));
-  }
+  const pooled = headInputsCpu(model, acts[w.blocks.length - 1]['block-out']!, batch);
   return {
     bitsW: o.bitsW, bitsA: a, blocks,
     patchIn: minMaxTensor(calibPixels, a),

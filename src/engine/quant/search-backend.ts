@@ -12,12 +12,12 @@ import { percentileMsePerColumn, percentileMsePerToken, SLQ_EPS, type PpoqInit }
 import { percentileMseLogSqrt2, percentileMseUniform, type LogInit, type UniformInit } from '../calibration/percentile-mse.ts';
 import { f32 } from '../calibration/f32.ts';
 import { gpuGridSearch, gpuPercentileMseLogSqrt2, gpuPercentileMsePerColumn, gpuPercentileMsePerToken, gpuPercentileMseSlqConst,
-  gpuPercentileMseUniform, gpuQuantError } from '../calibration/gpu/index.ts';
+  gpuPercentileMseUniform, gpuQuantError, type QuantError } from '../calibration/gpu/index.ts';
 import type { GpuContext } from '../gpu/device.ts';
-import { readTensor, releaseTensor, uploadTensor, type GpuTensor } from '../gpu/tensor.ts';
+import { releaseTensor, uploadTensor, type GpuTensor } from '../gpu/tensor.ts';
+import { readAll } from '../calibration/gpu/inputs.ts';
 import { minMax, minMaxInit, readMinMax } from '../kernels/stats/min-max.ts';
-
-export interface QuantErrorSums { mse: number; sqnrDb: number; count: number }
+import { quantErrorRef } from '../reference/calib/quant-error.ts';
 
 export interface CalibSearch {
   readonly where: 'cpu' | 'gpu';
@@ -33,20 +33,9 @@ export interface CalibSearch {
   /** §2.3 on a 65,536-bin histogram with bin means (the form the GPU runs). */
   grid(xs: readonly GpuTensor[], bits: number): Promise<GridInit>;
   /** Error of x̂ against x, element by element over the same chunk tensors. */
-  error(xs: readonly GpuTensor[], xhats: readonly GpuTensor[]): Promise<QuantErrorSums>;
+  error(xs: readonly GpuTensor[], xhats: readonly GpuTensor[]): Promise<QuantError>;
 }
 
-export function errorFromSums(err: number, signal: number, count: number): QuantErrorSums {
-  return { mse: count ? err / count : 0, sqnrDb: err === 0 ? Infinity : 10 * Math.log10(signal / err), count };
-}
-
-async function readAll(ctx: GpuContext, xs: readonly GpuTensor[]): Promise<Float32Array> {
-  const parts = await Promise.all(xs.map((x) => readTensor(ctx, x)));
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
-  return out;
-}
 
 export function cpuSearch(ctx: GpuContext): CalibSearch {
   return {
@@ -70,12 +59,7 @@ export function cpuSearch(ctx: GpuContext): CalibSearch {
     },
     async perColumn(w, rows, cols, bits) { return percentileMsePerColumn(w, rows, cols, bits); },
     async grid(xs, bits) { return gridSearchHistogram(await readAll(ctx, xs), bits, { bins: 65536, representative: 'mean' }); },
-    async error(xs, xhats) {
-      const x = await readAll(ctx, xs), y = await readAll(ctx, xhats);
-      let err = 0, sig = 0;
-      for (let i = 0; i < x.length; i++) { const d = x[i] - y[i]; err += d * d; sig += x[i] * x[i]; }
-      return errorFromSums(err, sig, x.length);
-    },
+    async error(xs, xhats) { return quantErrorRef([await readAll(ctx, xs)], [await readAll(ctx, xhats)]); },
   };
 }
 

@@ -73,7 +73,7 @@ export async function gpuPercentileMseLogSqrt2(ctx: GpuContext, xs: Tensors, bit
 }
 
 /**
- * SLQ with a constant shift m (quant/adfq-params.ts slq()): S = f32(f32(x − m) + SLQ_EPS) with m a
+ * SLQ with a constant shift m (quant/search-backend.ts cpuSearch.slqConst): S = f32(f32(x − m) + SLQ_EPS) with m a
  * JavaScript number (kernels/calib/slq-shift.ts reproduces the f64 subtraction), Δ by log√2
  * percentile-MSE on S. S is materialised in one temporary buffer per tensor.
  */

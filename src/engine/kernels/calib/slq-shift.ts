@@ -1,6 +1,6 @@
 /**
  * S = f32(f32(x − m) + eps) with a constant SLQ shift m given as a JavaScript number (f64), bit for bit
- * as the CPU computes it (shaders/calib/slq_shift.wgsl). Twin: the loop of quant/adfq-params.ts slq().
+ * as the CPU computes it (shaders/calib/slq_shift.wgsl). Twin: the loop of quant/search-backend.ts cpuSearch.slqConst.
  */
 import src from '../../../../shaders/calib/slq_shift.wgsl?raw';
 import { UsageError } from '../../errors.ts';
