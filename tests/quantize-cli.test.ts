@@ -36,7 +36,7 @@ for (const c of readdirSync(join(DEMO, 'images'))) {
 }
 
 const runs: Record<string, Run> = {};
-const report = join(tmp, 'report.json');
+const report = join(tmp, 'report.json'), asmoReport = join(tmp, 'asmo.json');
 // Two processes (two cores): each evaluates FP32 once and then every method × bit width it lists.
 const CASES: [string, string[]][] = [
   // W8A8 ADFQ is left to quantize-accuracy.test.ts: its 8-bit grid search takes ~2 min on lavapipe.
@@ -44,6 +44,9 @@ const CASES: [string, string[]][] = [
   ['w6a6,w4a4', ['--bits', 'w6a6,w4a4', '--method', 'minmax,adfq', '--report', report]],
   // One folder for --calib and --eval: split, calibration images not evaluated; shuffled by --seed.
   ['same-folder', [DEMO_MODEL, '--calib', SMALL, '--eval', SMALL, '--calib-size', '7', '--seed', '3', '--bits', 'w8a8', '--method', 'minmax']],
+  // Module-wise optimisation, short: 8 steps of the attention modules and the head.
+  ['asmo', [DEMO_MODEL, '--calib', SMALL, '--eval', SMALL, '--calib-size', '10', '--bits', 'w4a4', '--iters', '8', '--asmo-batch', '4',
+    '--asmo-modules', 'attention,head', '--track-accuracy', '5', '--report', asmoReport]],
 ];
 
 beforeAll(async () => {
@@ -140,7 +143,31 @@ describe('adfq quantize (embedded demo)', () => {
     expect(runs['same-folder'].stderr).toMatch(/calibrating on 7 images of .* shuffled with seed 3\), evaluating on the other 13/);
   });
 
+  it('--iters: ASMO after calibration, a progress bar per module, loss curves and hardened rounding in the report', () => {
+    const j = result('asmo');
+    expect(j.runs.map((r: { method: string }) => r.method)).toEqual(['adfq+asmo']);
+    const names = ['block 0 attention', 'block 1 attention', 'block 2 attention', 'block 3 attention', 'block 4 attention', 'block 5 attention', 'head'];
+    expect(j.runs[0].asmo.modules.map((m: { name: string }) => m.name)).toEqual(names);
+    expect(j.runs[0].optimisationSeconds).toBeGreaterThan(0);
+    expect(j.asmoMemory).toMatchObject({ images: 10, storage: 'gpu' });
+    const r = JSON.parse(readFileSync(asmoReport, 'utf8')).runs[0];
+    expect(r.settings.asmo).toMatchObject({ iters: 8, batch: 4, gradients: 'default', klAxis: 'heads', modules: { patch: false, attention: true, mlp: false, head: true } });
+    for (const m of r.asmo.modules) {
+      expect(m.curve.length).toBe(8);
+      expect(m.curve.every((p: { rec: number }) => p.rec > 0)).toBe(true);
+      expect(m.recAfter).toBeGreaterThan(0);
+    }
+    expect(Object.keys(r.quantParams.rounding).sort()).toEqual([...[0, 1, 2, 3, 4, 5].flatMap((b) => [`blocks.${b}.proj`, `blocks.${b}.qkv`]), 'head'].sort());
+    // Accuracy so far on 5 held-out images: calibrated, after each block, after the head.
+    expect(r.asmo.accuracy.map((a: { label: string }) => a.label)).toEqual(['calibrated', 'block 0', 'block 1', 'block 2', 'block 3', 'block 4', 'block 5', 'head']);
+    expect(r.asmo.accuracy.every((a: { images: number }) => a.images === 5)).toBe(true);
+  });
+
   it.each([
+    [['--iters', '5', '--method', 'minmax'], /--iters runs module-wise optimisation, which applies to --method adfq/],
+    [['--iters', '5', '--gradients', 'sgd'], /--gradients must be default or ste-lsq/],
+    [['--asmo-batch', '4'], /--asmo-batch applies to module-wise optimisation: give --iters N too/],
+    [['--iters', '5', '--asmo-modules', 'blocks'], /--asmo-modules takes patch, attention, mlp, head/],
     [['--bits', 'w9a4'], /--bits must be wXaY/],
     [['--bits', 'w4'], /--bits must be wXaY/],
     [['--method', 'foo'], /--method must be one of adfq, minmax, percentile/],

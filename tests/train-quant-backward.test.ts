@@ -14,7 +14,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { logQuantBackward, slqQuantBackward } from '../src/engine/kernels/train/log-quant-backward.ts';
 import { uniformQuantBackward } from '../src/engine/kernels/train/uniform-quant-backward.ts';
 import { readTensor, uploadTensor } from '../src/engine/gpu/tensor.ts';
-import { UsageError } from '../src/engine/errors.ts';
+import { ShapeError, UsageError } from '../src/engine/errors.ts';
 import { logCode, logIndex, logLevel, logThresholds, type LogBase } from '../src/engine/reference/quant/log-quant.ts';
 import { bitsF32, divF32, f32, roundHalfEven } from '../src/engine/reference/quant/rounding.ts';
 import {
@@ -263,11 +263,11 @@ describe('uniform_quant_backward on the GPU against the twin', () => {
     gpuGradsClose({ dx: null, ddelta: await readTensor(ctx, got.ddelta) }, twice, dy, 'uniform_quant_backward PPOQ accumulated', true);
   });
 
-  test('guards: per-channel step sizes and PPOQ without tokens are refused', async () => {
+  test('guards: per-channel step sizes of the wrong length and PPOQ without tokens are refused', async () => {
     const ctx = await getGpu();
     const enc = ctx.device.createCommandEncoder();
     const t = uploadTensor(ctx, new Float32Array(6), [2, 3]), one = uploadTensor(ctx, Float32Array.of(1), [1]);
-    expect(() => uniformQuantBackward(ctx, enc, t, t, { bits: 4, granularity: 'channel' as 'tensor', delta: one, zero: one, rule: STE_LSQ })).toThrow(UsageError);
+    expect(() => uniformQuantBackward(ctx, enc, t, t, { bits: 4, granularity: 'channel', delta: one, zero: one, rule: STE_LSQ })).toThrow(ShapeError);
     expect(() => uniformQuantBackward(ctx, enc, t, t, { bits: 4, granularity: 'tensor', tau: 1, delta: one, zero: one, rule: STE_LSQ })).toThrow(UsageError);
   });
 });

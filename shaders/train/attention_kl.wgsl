@@ -1,21 +1,24 @@
-// attention_kl.wgsl: the head-axis attention term of ADFQ §5.4 and its gradient w.r.t. the quantized
-// model's attention maps A_q (attention probabilities [B, H, N, N]); A_fp are the FP model's.
-//   P_q = softmax over the HEAD axis of A_q · inv_temp (T = 4), P_fp likewise from A_fp;
+// attention_kl.wgsl: the attention term of ADFQ §5.4 and its gradient w.r.t. the quantized model's
+// attention maps A_q (attention probabilities [B, H, N, N]); A_fp are the FP model's.
+//   P_q = softmax of A_q · inv_temp (T = 4) over one axis, P_fp likewise from A_fp;
 //   L = coef · Σ_{b,h,i,j} P_q · (log P_q − log P_fp), coef = weight / B (weight 10).
-// At one position (b, i, j), with z = A_q·inv_temp, l = log P_q, r = log P_fp, KL = Σ_h P_q (l − r):
-//   grad[b,h,i,j] = ∂L/∂A_q = coef · inv_temp · P_q[h] · ((l[h] − r[h]) − KL)
-//                 = coef · inv_temp · P_q[h] · (δ[h] − Σ_l P_q[l]·δ[l]),  δ = (A_q − A_fp) · inv_temp.
-// Softmaxes over the heads are max-subtracted; H is small (≤ 16 in the ViTs we load), so each thread
-// re-reads its H values per pass instead of holding them.
-// Ownership: one position (b, p), p = i·N + j, per thread, thread id = linear workgroup id · WG + local
-// index; element (b, h, p) at (b·H + h)·positions + p. Threads past the end take part in the reduction
-// with 0. partials[g] = coef · Σ KL over workgroup g's positions (f32; the host adds them in f64).
+// The axis is a softmax group of `len` elements with stride `inner`: group g starts at
+// (g / inner)·len·inner + g % inner. HEAD axis (the released code): a group per position (b, i, j),
+// inner = N², len = H. KEY axis (spec §5.5's option): a group per query row (b, h, i), inner = 1, len = N.
+// In one group, with z = A_q·inv_temp, l = log P_q, r = log P_fp, KL = Σ_t P_q (l − r):
+//   grad = ∂L/∂A_q = coef · inv_temp · P_q[t] · ((l[t] − r[t]) − KL)
+//                 = coef · inv_temp · P_q[t] · (δ[t] − Σ_s P_q[s]·δ[s]),  δ = (A_q − A_fp) · inv_temp.
+// Softmaxes are max-subtracted; each thread re-reads its group's values per pass instead of holding
+// them (H ≤ 16 heads; N up to a few hundred keys, read from consecutive addresses).
+// Ownership: one softmax group per thread, thread id = linear workgroup id · WG + local index. Threads
+// past the end take part in the reduction with 0. partials[w] = coef · Σ KL over workgroup w's groups
+// (f32; the host adds them in f64).
 // Bindings: 0 scores_q, 1 scores_fp, 2 grad, 3 partials, 4 params.
 
 struct Params {
-  batch: u32,
-  heads: u32,
-  positions: u32,
+  count: u32,
+  len: u32,
+  inner: u32,
   inv_temp: f32,
   coef: f32,
 }
@@ -29,15 +32,15 @@ struct Params {
 override WG: u32 = 64;  // a power of two (tree reduction)
 var<workgroup> red: array<f32, WG>;
 
-// Max over the heads of a[base + h·positions]·inv_temp and Σ_h exp(z − max); `fp` picks the tensor.
+// Max over the group of a[base + t·inner]·inv_temp and Σ_t exp(z − max); `fp` picks the tensor.
 fn max_and_sum(base: u32, fp: bool) -> vec2f {
   var m = -3.402823466e+38f;
-  for (var h = 0u; h < params.heads; h++) {
-    m = max(m, select(scores_q[base + h * params.positions], scores_fp[base + h * params.positions], fp) * params.inv_temp);
+  for (var t = 0u; t < params.len; t++) {
+    m = max(m, select(scores_q[base + t * params.inner], scores_fp[base + t * params.inner], fp) * params.inv_temp);
   }
   var s = 0.0;
-  for (var h = 0u; h < params.heads; h++) {
-    s += exp(select(scores_q[base + h * params.positions], scores_fp[base + h * params.positions], fp) * params.inv_temp - m);
+  for (var t = 0u; t < params.len; t++) {
+    s += exp(select(scores_q[base + t * params.inner], scores_fp[base + t * params.inner], fp) * params.inv_temp - m);
   }
   return vec2f(m, s);
 }
@@ -45,26 +48,24 @@ fn max_and_sum(base: u32, fp: bool) -> vec2f {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) li: u32) {
-  let group = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
-  let count = params.batch * params.positions;
-  if (group * WG >= count) { return; }  // whole workgroup: uniform
-  let e = group * WG + li;
+  let w = wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+  if (w * WG >= params.count) { return; }  // whole workgroup: uniform
+  let e = w * WG + li;  // this thread's softmax group
   var loss = 0.0;
-  if (e < count) {
-    let b = e / params.positions;
-    let base = b * params.heads * params.positions + e % params.positions;
+  if (e < params.count) {
+    let base = (e / params.inner) * params.len * params.inner + e % params.inner;
     let q = max_and_sum(base, false);
     let f = max_and_sum(base, true);
     // With δ = (A_q − A_fp)·inv_temp: l − r = δ − dl, dl = lse_q − lse_fp, and KL = Σ P_q δ − dl, so the
-    // gradient's (l − r) − KL = δ − Σ P_q δ needs neither log-sum-exp, and nothing cancels per head.
+    // gradient's (l − r) − KL = δ − Σ P_q δ needs neither log-sum-exp, and nothing cancels per element.
     var mean_delta = 0.0;
-    for (var h = 0u; h < params.heads; h++) {
-      let i = base + h * params.positions;
+    for (var t = 0u; t < params.len; t++) {
+      let i = base + t * params.inner;
       mean_delta += exp(scores_q[i] * params.inv_temp - q.x) / q.y * (scores_q[i] - scores_fp[i]) * params.inv_temp;
     }
     let g = params.coef * params.inv_temp;
-    for (var h = 0u; h < params.heads; h++) {
-      let i = base + h * params.positions;
+    for (var t = 0u; t < params.len; t++) {
+      let i = base + t * params.inner;
       let p = exp(scores_q[i] * params.inv_temp - q.x) / q.y;
       grad[i] = g * p * ((scores_q[i] - scores_fp[i]) * params.inv_temp - mean_delta);
     }
@@ -76,5 +77,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     if (li < s) { red[li] += red[li + s]; }
     workgroupBarrier();
   }
-  if (li == 0u) { partials[group] = red[0]; }
+  if (li == 0u) { partials[w] = red[0]; }
 }

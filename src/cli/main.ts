@@ -17,9 +17,10 @@ Commands
   eval [model.onnx] --images <dir>           top-1/top-5 on labelled images (no model: the embedded demo)
   run <model.onnx> --input <f32 file> --shape b,c,h,w --out <f32 logits file>
                                              raw NCHW float32 in, raw float32 logits out
-  quantize [model.onnx] --calib <dir> --eval <dir> --bits w4a4 --method adfq|minmax|percentile
+  quantize [model.onnx] --calib <dir> --eval <dir> --bits w4a4 --method adfq|minmax|percentile [--iters N]
                                              calibrate quantizers on the quantized model's activations,
-                                             then top-1/top-5 of FP32 and each quantized model on the GPU
+                                             optionally optimise module by module (ASMO), then top-1/top-5
+                                             of FP32 and each quantized model on the GPU
                                              (no model: the embedded demo, calibrating on its first
                                              --calib-size images, evaluating the rest; the same folder
                                              for --calib and --eval is split the same way)
@@ -38,7 +39,15 @@ Options
                          percentile-MSE); a list runs each method at each bit width, FP32 evaluated once
   --seed N               quantize: shuffle the images before the calibration split (default 0: file order)
   --no-ppoq --no-slq --no-log  quantize --method adfq: replace that quantizer by per-tensor percentile-MSE
-  --calib-size N         quantize: calibration images (default 32)
+  --calib-size N         quantize: calibration images (default 32); with --iters also ASMO's
+                         reconstruction set (the paper uses 1024; the first 256 initialise the quantizers)
+  --iters N              quantize --method adfq: module-wise optimisation (ASMO, ADFQ.md §5) with N steps
+                         per module after calibration (the paper: 3000); loss curves go into the report
+  --asmo-batch N         ASMO mini-batch (default 32)
+  --asmo-modules L       ASMO modules to optimise: patch,attention,mlp,head (default all)
+  --gradients G          ASMO gradient paths: default (the released code) or ste-lsq
+  --kl-axis A            ASMO attention term: heads (default, the released code) or keys
+  --track-accuracy N     ASMO: top-1 on the first N evaluation images after each block (default 0: off)
   --report <file.json>   quantize: settings, every quantizer parameter, accuracies, timings
   --json                 one JSON object as the last line of stdout
   --no-progress          no progress bar on stderr
@@ -47,7 +56,7 @@ Options
 
 const KNOWN = new Set(['json', 'debug', 'help', 'images', 'labels', 'preset', 'mean', 'std', 'resize', 'batch',
   'limit', 'input', 'shape', 'out', 'no-progress', 'calib', 'eval', 'bits', 'method', 'no-ppoq', 'no-slq', 'no-log',
-  'calib-size', 'report', 'seed']);
+  'calib-size', 'report', 'seed', 'iters', 'asmo-batch', 'asmo-modules', 'gradients', 'kl-axis', 'track-accuracy']);
 
 const COMMANDS: Record<string, (args: ParsedArgs) => Promise<unknown>> = {
   inspect: inspectCommand, eval: evalCommand, run: runCommand, quantize: quantizeCommand,

@@ -20,7 +20,11 @@ import { calibrate, DEFAULT_QUANTIZE_SETTINGS, METHODS, type CalibrationResult, 
 import { intFlag, stringFlag, type ParsedArgs } from '../args.ts';
 import { DEMO_IMAGES_PATH } from '../demo.ts';
 import { imagesFromArgs, preprocessingFromArgs, readModelArg } from '../model-input.ts';
-import { progressBar } from '../progress.ts';
+import { progressBar, type ProgressBar } from '../progress.ts';
+import { runAsmo, type HeldOutImages } from '../../engine/asmo/optimize.ts';
+import { asmoMemoryPlan } from '../../engine/asmo/memory-plan.ts';
+import { DEFAULT_ASMO_CALIB_IMAGES, DEFAULT_ASMO_SETTINGS, type AsmoEvent, type AsmoModuleKind, type AsmoSettings, type AsmoSummary } from '../../engine/asmo/settings.ts';
+import type { PreprocessSpec } from '../../engine/image/index.ts';
 
 
 /** `w4a4` → {bitsW: 4, bitsA: 4}; 2 ≤ X, Y ≤ 8. */
@@ -41,9 +45,62 @@ function parseMethod(v: string | undefined): Method {
 
 type Accuracy = { top1: number; top5: number; count: number; correct1: number; correct5: number };
 interface QuantRun {
-  method: Method; bits: string; bitsW: number; bitsA: number; ablation: Ablation | null; settings: CalibrationResult['settings'];
+  method: Method | 'adfq+asmo'; bits: string; bitsW: number; bitsA: number; ablation: Ablation | null; settings: CalibrationResult['settings'];
   quantized: Accuracy; calibrationSeconds: number; quantizedEvalSeconds: number; searches: CalibrationResult['backend'];
   sites: CalibrationResult['sites']; quantParams: CalibrationResult['params'];
+  /** ASMO's run (adfq with --iters): settings, per-module loss curves and rounding shares, accuracy so far. */
+  asmo: AsmoSummary | null; optimisationSeconds: number;
+}
+
+const ASMO_MODULES: readonly AsmoModuleKind[] = ['patch', 'attention', 'mlp', 'head'];
+
+/** ASMO's settings from --iters and its options; null without --iters. */
+function asmoFromArgs(args: ParsedArgs, seed: number): AsmoSettings | null {
+  const iters = intFlag(args, 'iters', 1, 1_000_000);
+  const given = ['asmo-batch', 'asmo-modules', 'gradients', 'kl-axis', 'track-accuracy'].filter((f) => args.flags.has(f));
+  if (iters === undefined) {
+    if (given.length) throw new UsageError(`--${given[0]} applies to module-wise optimisation: give --iters N too.`);
+    return null;
+  }
+  const listed = stringFlag(args, 'asmo-modules')?.split(',').map((m) => m.trim()) ?? [...ASMO_MODULES];
+  for (const m of listed) if (!ASMO_MODULES.includes(m as AsmoModuleKind)) throw new UsageError(`--asmo-modules takes ${ASMO_MODULES.join(', ')}, not '${m}'.`);
+  const gradients = stringFlag(args, 'gradients') ?? 'default', klAxis = stringFlag(args, 'kl-axis') ?? 'heads';
+  if (gradients !== 'default' && gradients !== 'ste-lsq') throw new UsageError(`--gradients must be default or ste-lsq, not '${gradients}'.`);
+  if (klAxis !== 'heads' && klAxis !== 'keys') throw new UsageError(`--kl-axis must be heads or keys, not '${klAxis}'.`);
+  return {
+    ...DEFAULT_ASMO_SETTINGS, iters, seed, gradients, klAxis,
+    batch: intFlag(args, 'asmo-batch', 1, 4096) ?? DEFAULT_ASMO_SETTINGS.batch,
+    modules: Object.fromEntries(ASMO_MODULES.map((m) => [m, listed.includes(m)])) as AsmoSettings['modules'],
+  };
+}
+
+/** The first `count` labelled evaluation images, decoded, for ASMO's accuracy-so-far line. */
+async function heldOutImages(sources: ImageSource[], count: number, spec: PreprocessSpec, per: number): Promise<HeldOutImages | null> {
+  const picked = sources.filter((s) => s.label !== null).slice(0, count);
+  if (!picked.length) return null;
+  const pixels = new Float32Array(picked.length * per), labels = new Int32Array(picked.length);
+  for (const [i, s] of picked.entries()) {
+    pixels.set(imageBytesToTensor(await s.load(), s.name, spec), i * per);
+    labels[i] = s.label!;
+  }
+  return { pixels, labels, count: picked.length };
+}
+
+/** Progress of an ASMO run on stderr: a bar per module, a line per finished module and accuracy point. */
+function asmoProgress(label: string, iters: number, enabled: boolean, log: (m: string) => void): (e: AsmoEvent) => void {
+  let bar: ProgressBar | null = null;
+  return (e) => {
+    if (e.type === 'phase') log(`${label}: ${e.text}`);
+    else if (e.type === 'module-start') bar = progressBar(`ASMO ${e.name} (${e.index + 1}/${e.total})`, enabled);
+    else if (e.type === 'losses') {
+      const p = e.points.at(-1);
+      if (p) bar?.update(p.step, iters, `loss ${p.total.toExponential(2)}`);
+    } else if (e.type === 'module-done') {
+      bar?.finish();
+      const r = e.report;
+      log(`  ${r.name}: L_rec ${r.recBefore.toExponential(3)} -> ${r.recAfter.toExponential(3)}, ${(100 * r.rounding.changed).toFixed(1)}% of weights rounded differently from nearest, ${r.seconds.toFixed(1)} s`);
+    } else log(`  top-1 after ${e.point.label}: ${(100 * e.point.top1).toFixed(2)}% on ${e.point.images} held-out images`);
+  };
 }
 
 export async function quantizeCommand(args: ParsedArgs) {
@@ -58,10 +115,24 @@ export async function quantizeCommand(args: ParsedArgs) {
   if (!methods.includes('adfq') && (ablation.ppoqQkv || ablation.slq || ablation.logProbs)) {
     throw new UsageError('--no-ppoq, --no-slq and --no-log apply to --method adfq only.');
   }
-  const calibSize = intFlag(args, 'calib-size', 1, 100_000) ?? 32;
+  const calibSizeFlag = intFlag(args, 'calib-size', 1, 100_000);
   const batchSize = intFlag(args, 'batch', 1, 1024) ?? 8;
   const reportPath = stringFlag(args, 'report') ?? null;
   const seed = intFlag(args, 'seed', 0, 2 ** 31 - 1) ?? 0;
+  const asmo = asmoFromArgs(args, seed);
+  if (asmo && !methods.includes('adfq')) throw new UsageError('--iters runs module-wise optimisation, which applies to --method adfq.');
+  const trackAccuracy = intFlag(args, 'track-accuracy', 0, 100_000) ?? 0;
+  /**
+   * Without --calib-size: 32 images, or ASMO's 1024 (§5.2) capped by what there is (half of a folder that is
+   * also evaluated), said on stderr.
+   */
+  const calibSizeFor = (available: number, split: boolean): number => {
+    if (calibSizeFlag !== undefined) return calibSizeFlag;
+    const want = asmo ? DEFAULT_ASMO_CALIB_IMAGES : 32, cap = split ? Math.floor(available / 2) : available;
+    if (want <= cap) return want;
+    process.stderr.write(`note: calibrating on ${cap} images (${available} available; ASMO's default is ${want}).\n`);
+    return Math.max(1, cap);
+  };
   const file = await readModelArg(args, true);
   const calibDir = stringFlag(args, 'calib'), evalDir = stringFlag(args, 'eval');
   if (!file.isDemo && (!calibDir || !evalDir)) throw new UsageError('Give the calibration and evaluation images: --calib <dir> --eval <dir>.');
@@ -84,6 +155,7 @@ export async function quantizeCommand(args: ParsedArgs) {
     let splitNote: string | null = null;
     if (file.isDemo && !calibDir && !evalDir) {
       const all = roundRobin(seededShuffle(await listImageFiles(DEMO_IMAGES_PATH), seed), (f) => f.path);
+      const calibSize = calibSizeFor(all.length, true);
       if (calibSize >= all.length) throw new UsageError(`--calib-size must leave demo images to evaluate (the demo has ${all.length}).`);
       calibFiles = all.slice(0, calibSize);
       const calibSet = new Set(calibFiles.map((f) => f.path));
@@ -96,6 +168,7 @@ export async function quantizeCommand(args: ParsedArgs) {
       const all = roundRobin(seededShuffle(await listImageFiles(calibDir), seed), (f) => f.path);
       if (all.length === 0) throw new UsageError(`No JPEG or PNG files under ${calibDir}.`);
       const sameDir = resolve(calibDir) === resolve(evalDir);
+      const calibSize = calibSizeFor(all.length, sameDir);
       if (sameDir && calibSize >= all.length) throw new UsageError(`--calib and --eval are the same folder: --calib-size must leave images to evaluate (it has ${all.length}).`);
       calibFiles = all.slice(0, calibSize);
       const images = await imagesFromArgs({ ...args, flags: new Map(args.flags).set('images', evalDir) }, config, false);
@@ -120,6 +193,9 @@ export async function quantizeCommand(args: ParsedArgs) {
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
     log(`calibration memory: ${plan.images} images in ${plan.chunks} chunk(s) of ${plan.chunk}; block inputs ${mib(plan.blockInputBytes)}, largest site ${mib(plan.largestSiteBytes)}, peak about ${mib(plan.peakBytes)}`);
     if (n > CALIB_INIT_IMAGES) process.stderr.write(`note: quantizers are initialised from the first ${CALIB_INIT_IMAGES} calibration images (ADFQ.md §5.2).\n`);
+    const asmoPlan = asmo ? asmoMemoryPlan(config, n, asmo.batch, engine.gpu.limits) : null;
+    if (asmoPlan) log(asmoPlan.summary);
+    const heldOut = asmo && trackAccuracy > 0 ? await heldOutImages(evalSources, trackAccuracy, pre.spec, per) : null;
 
     const fpBar = progressBar('eval fp32', showProgress);
     const fp = await evaluate({ sources: evalSources, predict: engine.predict, spec: pre.spec, numClasses: config.numClasses,
@@ -136,7 +212,13 @@ export async function quantizeCommand(args: ParsedArgs) {
           { onProgress: (d, t) => calBar.update(d, t) });
         calBar.finish();
         log(`${label}: calibrated in ${cal.seconds.toFixed(1)} s (${cal.backend} searches)`);
-        const runner = new QuantViTRunner(engine.gpu, model, cal.params);
+        const optimised = method === 'adfq' && asmo
+          ? await runAsmo(engine.gpu, model, { pixels: calibPixels, n, params: cal.params, settings: asmo, heldOut },
+            { onEvent: asmoProgress(label, asmo.iters, showProgress, log) })
+          : null;
+        if (optimised) log(`${label}: optimised module by module in ${optimised.summary.seconds.toFixed(1)} s`);
+        const params = optimised?.params ?? cal.params;
+        const runner = new QuantViTRunner(engine.gpu, model, params);
         let q;
         try {
           const qBar = progressBar(`eval ${label}`, showProgress);
@@ -146,22 +228,26 @@ export async function quantizeCommand(args: ParsedArgs) {
         } finally {
           runner.dispose();
         }
-        runs.push({ method, bits: `w${bitsW}a${bitsA}`, bitsW, bitsA, ablation: method === 'adfq' ? ablation : null,
-          settings: cal.settings, quantized: acc(q), calibrationSeconds: cal.seconds, quantizedEvalSeconds: q.seconds,
-          searches: cal.backend, sites: cal.sites, quantParams: cal.params });
+        runs.push({ method: optimised ? 'adfq+asmo' : method, bits: `w${bitsW}a${bitsA}`, bitsW, bitsA, ablation: method === 'adfq' ? ablation : null,
+          settings: { ...cal.settings, asmo: optimised ? asmo : null }, quantized: acc(q), calibrationSeconds: cal.seconds, quantizedEvalSeconds: q.seconds,
+          searches: cal.backend, sites: cal.sites, quantParams: params, asmo: optimised?.summary ?? null,
+          optimisationSeconds: optimised?.summary.seconds ?? 0 });
       }
     }
     const first = runs[0];
     const timings = { calibrationSeconds: first.calibrationSeconds, fp32EvalSeconds: fp.seconds, quantizedEvalSeconds: first.quantizedEvalSeconds,
       totalSeconds: (performance.now() - started) / 1000 };
     const summaryOf = (r: QuantRun) => ({ method: r.method, bits: r.bits, bitsW: r.bitsW, bitsA: r.bitsA, ablation: r.ablation,
-      quantized: r.quantized, calibrationSeconds: r.calibrationSeconds, quantizedEvalSeconds: r.quantizedEvalSeconds });
+      quantized: r.quantized, calibrationSeconds: r.calibrationSeconds, optimisationSeconds: r.optimisationSeconds,
+      quantizedEvalSeconds: r.quantizedEvalSeconds,
+      asmo: r.asmo && { iters: r.asmo.settings.iters, images: r.asmo.images, accuracy: r.asmo.accuracy,
+        modules: r.asmo.modules.map((m) => ({ name: m.name, recBefore: m.recBefore, recAfter: m.recAfter, rounding: m.rounding, seconds: m.seconds })) } });
     const out = {
       model: file.path, demo: file.isDemo, adapter: engine.adapterInfo,
       method: first.method, bits: first.bits, bitsW: first.bitsW, bitsA: first.bitsA, ablation: first.ablation,
       calibImages: n, evalImages: evalSources.length, split: splitNote, seed,
       fp32: acc(fp), quantized: first.quantized, runs: runs.map(summaryOf), skipped: [...fp.skipped], reportPath, timings,
-      calibrationMemory: plan, preprocessing: { ...pre.spec, source: pre.source }, parameters: summary.parameters,
+      calibrationMemory: plan, asmoMemory: asmoPlan, preprocessing: { ...pre.spec, source: pre.source }, parameters: summary.parameters,
     };
     if (reportPath) {
       // Every run whole: settings, every quantizer parameter, per-site error and outlier fraction.
@@ -178,9 +264,9 @@ export async function quantizeCommand(args: ParsedArgs) {
         `model      ${file.path}${file.isDemo ? ' (embedded demo)' : ''}`,
         `calibrated on ${n} images, evaluated ${evalSources.length} images (${fp.count} labelled)`,
         '',
-        `${'method'.padEnd(12)} ${'bits'.padEnd(6)}    top-1     top-5   calib s`,
+        `${'method'.padEnd(12)} ${'bits'.padEnd(6)}    top-1     top-5   calib s   optim s`,
         `${'fp32'.padEnd(12)} ${''.padEnd(6)} ${pct(fp.top1)}  ${pct(fp.top5)}`,
-        ...runs.map((r) => `${r.method.padEnd(12)} ${`W${r.bitsW}A${r.bitsA}`.padEnd(6)} ${pct(r.quantized.top1)}  ${pct(r.quantized.top5)}  ${r.calibrationSeconds.toFixed(1).padStart(8)}`),
+        ...runs.map((r) => `${r.method.padEnd(12)} ${`W${r.bitsW}A${r.bitsA}`.padEnd(6)} ${pct(r.quantized.top1)}  ${pct(r.quantized.top5)}  ${r.calibrationSeconds.toFixed(1).padStart(8)}  ${r.asmo ? r.optimisationSeconds.toFixed(1).padStart(8) : ''}`),
         ...(reportPath ? [`report     ${reportPath}`] : []),
       ].join('\n') + '\n');
     }

@@ -19,21 +19,28 @@ export interface AttentionOptions {
   heads: number;
   /** Defaults to head_dim^-0.5. */
   scale?: number;
-  /** Keep the attention probabilities [B, heads, N, N] and return them (otherwise scratch, released). */
+  /**
+   * Keep the attention probabilities [B, heads, N, N] and return them (otherwise scratch, released); with
+   * quantizeProbs, the quantized map P·v read is returned too (probsQ), for the backward's dV = P̂ᵀ·dO.
+   */
   keepProbs?: boolean;
   out?: GpuTensor;
   /** 'workgroup' (a workgroup per query row; GPUs) or 'rows' (a thread per query row; CPU drivers). Default by adapter. */
   variant?: 'workgroup' | 'rows';
   /**
    * Quantized models: called between softmax and P·v with the probabilities [B, heads, N, N] on this
-   * encoder; returns the tensor P·v reads (a new one: attention releases it after recording P·v).
+   * encoder; returns the tensor P·v reads (a new one: attention releases it after recording P·v unless
+   * keepProbs hands it to the caller; or probs itself, a pass-through).
    */
   quantizeProbs?: (probs: GpuTensor) => GpuTensor;
 }
 
-/** Records attention over qkv [B·N, 3·dim]; returns out [B·N, dim] and, when asked, probs [B, heads, N, N]. */
+/**
+ * Records attention over qkv [B·N, 3·dim]; returns out [B·N, dim] and, with keepProbs, probs [B, heads, N, N]
+ * and (quantizeProbs returned a new tensor) probsQ, the quantized map; the caller then owns and releases them.
+ */
 export function attention(ctx: GpuContext, encoder: GPUCommandEncoder, qkv: GpuTensor,
-                          o: AttentionOptions): { out: GpuTensor; probs?: GpuTensor } {
+                          o: AttentionOptions): { out: GpuTensor; probs?: GpuTensor; probsQ?: GpuTensor } {
   const s = expectShape('attention', 'qkv', qkv, ['rows', 'width']);
   const { batch, heads } = o;
   if (!(batch > 0) || s.rows % batch !== 0) throw new ShapeError(`attention: ${s.rows} qkv rows do not split into batch ${batch}.`);
@@ -54,20 +61,21 @@ export function attention(ctx: GpuContext, encoder: GPUCommandEncoder, qkv: GpuT
   };
   const rows = (o.variant ?? (ctx.isSoftware ? 'rows' : 'workgroup')) === 'rows';
   const rowGroups = Math.ceil((batch * heads * tokens) / wg);
+  let probsQ: GpuTensor | undefined;
   if (o.quantizeProbs) {
     // Split path: softmax, the caller's quantizer, then P·v reading the quantized probabilities.
     attentionKernel.run(ctx, encoder, rows ? { ...common, entry: 'rows_probs', workgroups: rowGroups } : { ...common, entry: 'scores_softmax' });
     const pq = o.quantizeProbs(probs);
     const split = { ...common, buffers: [qkv.buffer, pq.buffer, out.buffer] };
     attentionKernel.run(ctx, encoder, rows ? { ...split, entry: 'rows_sum', workgroups: rowGroups } : { ...split, entry: 'weighted_sum' });
-    if (pq !== probs) releaseTensor(ctx, pq);  // a pass-through quantizer hands back probs itself
+    if (pq !== probs) probsQ = pq;  // a pass-through quantizer hands back probs itself
   } else if (rows) {
     attentionKernel.run(ctx, encoder, { ...common, entry: 'rows', workgroups: rowGroups });
   } else {
     attentionKernel.run(ctx, encoder, { ...common, entry: 'scores_softmax' });
     attentionKernel.run(ctx, encoder, { ...common, entry: 'weighted_sum' });
   }
-  if (o.keepProbs) return { out, probs };
-  releaseTensor(ctx, probs);  // reused only after this encoder is submitted
+  if (o.keepProbs) return probsQ ? { out, probs, probsQ } : { out, probs };
+  for (const t of [probs, probsQ]) if (t) releaseTensor(ctx, t);  // reused only after this encoder is submitted
   return { out };
 }

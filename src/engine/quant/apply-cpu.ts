@@ -6,6 +6,7 @@ import { logQuantRef, slqQuantRef } from '../reference/quant/log-quant.ts';
 import { ppoqQuantRef, uniformQuantRef } from '../reference/quant/uniform-quant.ts';
 import type { BlockWeights, ViTModel } from '../vit/description.ts';
 import type { ActQuant, BlockQuantParams, ChannelQuant, WeightQuantParams } from './params.ts';
+import { roundedWeight, unpackRounding, type WeightLayer } from './weight-rounding.ts';
 
 const f32a = (v: number[]): Float32Array => Float32Array.from(v);
 
@@ -23,25 +24,30 @@ export function fakeQuantActCpu(q: ActQuant, x: Float32Array, cols: number, toke
   }
 }
 
-/** A weight [in, out] fake-quantized per output column. */
-export function fakeQuantWeight(w: Float32Array, q: ChannelQuant, bits: number): Float32Array {
+/** A weight [in, out] fake-quantized per output column, rounded to nearest. */
+export function fakeQuantNearest(w: Float32Array, q: ChannelQuant, bits: number): Float32Array {
   return uniformQuantRef(w, { bits, granularity: 'channel', delta: f32a(q.delta), zero: f32a(q.zero), cols: q.delta.length }).y;
 }
 
 /** The model with every Linear/conv weight replaced by its fake-quantized value; biases, LN, embeddings stay FP32. */
 export function quantizeModelWeights(model: ViTModel, p: WeightQuantParams): ViTModel {
   const w = model.weights, b = p.bitsW;
+  // Nearest rounding, or ASMO's hardened choice where the params carry one for that layer.
+  const fakeQuantWeight = (v: Float32Array, q: ChannelQuant, bits: number, layer: WeightLayer) => {
+    const mask = p.rounding?.[layer];
+    return mask ? roundedWeight(v, q, bits, unpackRounding(mask, v.length)) : fakeQuantNearest(v, q, bits);
+  };
   if (p.blocks.length !== w.blocks.length) throw new Error(`Quantization parameters describe ${p.blocks.length} blocks; the model has ${w.blocks.length}.`);
   if ((w.headDistW !== null) !== (p.headDistW !== undefined)) throw new Error('Quantization parameters and model disagree on the distillation head.');
   const blocks = w.blocks.map((blk, i): BlockWeights => {
     const q = p.blocks[i];
-    return { ...blk, qkvW: fakeQuantWeight(blk.qkvW, q.qkvW, b), projW: fakeQuantWeight(blk.projW, q.projW, b),
-      fc1W: fakeQuantWeight(blk.fc1W, q.fc1W, b), fc2W: fakeQuantWeight(blk.fc2W, q.fc2W, b) };
+    return { ...blk, qkvW: fakeQuantWeight(blk.qkvW, q.qkvW, b, `blocks.${i}.qkv`), projW: fakeQuantWeight(blk.projW, q.projW, b, `blocks.${i}.proj`),
+      fc1W: fakeQuantWeight(blk.fc1W, q.fc1W, b, `blocks.${i}.fc1`), fc2W: fakeQuantWeight(blk.fc2W, q.fc2W, b, `blocks.${i}.fc2`) };
   });
   return { ...model, weights: { ...w, blocks,
-    patchW: fakeQuantWeight(w.patchW, p.patchW, b),
-    headW: fakeQuantWeight(w.headW, p.headW, b),
-    headDistW: w.headDistW && p.headDistW ? fakeQuantWeight(w.headDistW, p.headDistW, b) : null } };
+    patchW: fakeQuantWeight(w.patchW, p.patchW, b, 'patch'),
+    headW: fakeQuantWeight(w.headW, p.headW, b, 'head'),
+    headDistW: w.headDistW && p.headDistW ? fakeQuantWeight(w.headDistW, p.headDistW, b, 'headDist') : null } };
 }
 
 /** Δ, z of q, k and v repeated over the fused qkv's [3·dim] columns: one per-channel call does all three. */

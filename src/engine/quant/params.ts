@@ -5,6 +5,7 @@
  * not code paths chosen elsewhere.
  */
 import type { LogBase } from '../reference/quant/log-quant.ts';
+import type { WeightRounding } from './weight-rounding.ts';
 
 /** Uniform asymmetric per tensor: x̂ = (clamp(round(x/Δ) + z, 0, L−1) − z)·Δ. */
 export interface UniformTensorQuant { kind: 'uniform'; delta: number; zero: number }
@@ -46,10 +47,12 @@ export interface ViTQuantParams {
   headIn: UniformTensorQuant;
   headW: ChannelQuant;
   headDistW?: ChannelQuant;
+  /** AdaRound's hardened rounding after ASMO (weight-rounding.ts); layers without a mask round to nearest. */
+  rounding?: WeightRounding;
 }
 
 /** The weights' quantizers only: what calibration starts from (activations stay FP32 until calibrated). */
-export type WeightQuantParams = Pick<ViTQuantParams, 'bitsW' | 'bitsA' | 'patchW' | 'headW' | 'headDistW'> & {
+export type WeightQuantParams = Pick<ViTQuantParams, 'bitsW' | 'bitsA' | 'patchW' | 'headW' | 'headDistW' | 'rounding'> & {
   blocks: Pick<BlockQuantParams, 'qkvW' | 'projW' | 'fc1W' | 'fc2W'>[];
 };
 

@@ -3,6 +3,7 @@
  * them without pulling the calibration kernels into its bundle (quantize.ts re-exports them).
  */
 import { UsageError } from '../errors.ts';
+import { checkAsmoSettings, type AsmoSettings } from '../asmo/settings.ts';
 import { DEFAULT_TAU_FC1, DEFAULT_TAU_QKV, type Ablation } from './params.ts';
 
 export const METHODS = ['adfq', 'minmax', 'percentile'] as const;
@@ -22,6 +23,8 @@ export interface QuantizeSettings {
   ablation: Ablation;
   tauQkv: number;
   tauFc1: number;
+  /** adfq only: module-wise optimisation after calibration (ADFQ.md §5); null or absent = calibration only. */
+  asmo?: AsmoSettings | null;
 }
 
 export const DEFAULT_QUANTIZE_SETTINGS: QuantizeSettings = {
@@ -35,5 +38,9 @@ export function checkSettings(s: QuantizeSettings): void {
   if (!METHODS.includes(s.method)) throw new UsageError(`Unknown method '${s.method}' (use ${METHODS.join(', ')}).`);
   for (const [name, t] of [['qkv', s.tauQkv], ['fc1', s.tauFc1]] as const) {
     if (!(Number.isFinite(t) && t > 0)) throw new UsageError(`The PPOQ threshold τ for the ${name} input must be a positive number, not ${t}.`);
+  }
+  if (s.asmo) {
+    if (s.method !== 'adfq') throw new UsageError(`Module-wise optimisation (ASMO) applies to the adfq method, not ${s.method}.`);
+    checkAsmoSettings(s.asmo);
   }
 }

@@ -22,6 +22,7 @@
  */
 import { divF32, f32, levelsOf, roundHalfEven } from '../quant/rounding.ts';
 import { logCode, logIndex, logLevel, type LogBase } from '../quant/log-quant.ts';
+import { paramIndex } from '../quant/uniform-quant.ts';
 
 export type GradientMode = 'default' | 'ste-lsq';
 /** Where a quantizer sits (spec §5.5): which rule the default mode gives it. */
@@ -48,8 +49,8 @@ export interface QuantGrads {
 
 export interface UniformBackwardParams {
   bits: number;
-  /** Per tensor (one Δ, z) or per token position r % tokens of [rows, cols] activations. */
-  granularity: 'tensor' | 'token';
+  /** Per tensor (one Δ, z), per column c (q, k, v in the fused qkv) or per token position r % tokens of [rows, cols]. */
+  granularity: 'tensor' | 'channel' | 'token';
   delta: Float32Array;
   zero: Float32Array;
   cols: number;
@@ -65,11 +66,11 @@ export function uniformCode(x: number, delta: number, zero: number, levels: numb
 }
 
 export function uniformQuantBackwardRef(x: Float32Array, dy: ArrayLike<number>, p: UniformBackwardParams, rule: GradRule): QuantGrads {
-  const L = levelsOf(p.bits), tokens = p.granularity === 'token' ? p.tokens ?? 1 : 1;
-  const dx = new Float64Array(x.length), ddelta = new Float64Array(tokens), ddeltaAbs = new Float64Array(tokens);
+  const L = levelsOf(p.bits), entries = p.granularity === 'tensor' ? 1 : p.granularity === 'channel' ? p.cols : p.tokens ?? 1;
+  const dx = new Float64Array(x.length), ddelta = new Float64Array(entries), ddeltaAbs = new Float64Array(entries);
   const tau = p.tau === undefined ? Infinity : f32(p.tau);
   for (let i = 0; i < x.length; i++) {
-    const j = p.granularity === 'token' ? Math.floor(i / p.cols) % tokens : 0;
+    const j = paramIndex(p, i);
     if (Math.abs(x[i]) > tau) { dx[i] = rule.x === 'ste' ? dy[i] : 0; continue; }
     const c = uniformCode(x[i], p.delta[j], p.zero[j], L);
     dx[i] = rule.x === 'ste' && c.inside ? dy[i] : 0;

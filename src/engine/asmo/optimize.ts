@@ -1,0 +1,459 @@
+/**
+ * ASMO's driver (ADFQ.md §5): optimises each module in forward order on the GPU, starting from a
+ * calibration result, and returns the params with hardened AdaRound rounding and learned step sizes.
+ *
+ * Data (§5.2): two residual streams per reconstruction image, the quantized model's (every earlier module
+ * hardened) and the FP model's, advanced one branch at a time by the same kernels inference uses. A step
+ * draws a mini-batch with replacement, normalises both streams' rows (LN1 or LN2, FP), mixes them (QDrop)
+ * and recomputes the FP target and attention maps from the FP rows, so nothing per image but the streams
+ * is kept. The run is a pure function of the inputs and the seed.
+ */
+import { CancelledError } from '../errors.ts';
+import type { GpuContext } from '../gpu/device.ts';
+import { allocTensor, readTensor, releaseTensor, uploadTensor, type GpuTensor } from '../gpu/tensor.ts';
+import { layerNorm, patchEmbed, reconLoss, sliceCols } from '../kernels/index.ts';
+import { QuantViTRunner } from '../model/quant-runner.ts';
+import { GpuViTWeights } from '../model/vit-weights-gpu.ts';
+import { fakeQuantNearest, qkvChannelParams } from '../quant/apply-cpu.ts';
+import { GpuQuantParams, gpuActQuantizer, gpuChannelQuantizer } from '../quant/gpu-quantizers.ts';
+import type { BlockQuantParams, ChannelQuant, ViTQuantParams } from '../quant/params.ts';
+import { packRounding, roundedWeight, unpackRounding, type WeightLayer } from '../quant/weight-rounding.ts';
+import type { ViTModel } from '../vit/description.ts';
+import { attentionForward, mlpForward, linearForward, releaseAll, type AttentionQuant, type MlpQuant } from './forward.ts';
+import { asmoMemoryPlan } from './memory-plan.ts';
+import { AttentionModule, LinearModule, MlpModule, type ModuleSetup, type StepInput, type TrainableModule } from './modules.ts';
+import {
+  asmoModuleName, checkAsmoSettings, type AsmoAccuracyPoint, type AsmoEvent, type AsmoLossPoint, type AsmoModuleId,
+  type AsmoModuleReport, type AsmoSettings, type AsmoSummary, type RoundingShare,
+} from './settings.ts';
+import { TokenStreams } from './token-streams.ts';
+import { im2col, mulberry32, moduleSeed } from './batches.ts';
+
+export interface AsmoHooks {
+  /** Every event of the run, in order (module starts, loss points, finished modules, accuracy so far). */
+  onEvent?: (e: AsmoEvent) => void;
+  /** Checked between steps: cancelling throws CancelledError (finished modules are reported already). */
+  signal?: AbortSignal;
+  /** Awaited between steps: resolves when the user resumes (pause). */
+  waitIfPaused?: () => Promise<void>;
+}
+
+/** Labelled images held out from reconstruction, for the accuracy-so-far curve (measured after each block). */
+export interface HeldOutImages {
+  pixels: Float32Array;
+  labels: Int32Array;
+  count: number;
+}
+
+export interface AsmoInput {
+  /** Normalised reconstruction images [n, Cin, S, S]. */
+  pixels: Float32Array;
+  n: number;
+  /** The calibrated starting point (ADFQ quantizers, nearest-rounded weights). */
+  params: ViTQuantParams;
+  settings: AsmoSettings;
+  heldOut?: HeldOutImages | null;
+}
+
+/** Images whose reconstruction error is reported before and after each module. */
+const REC_SAMPLE = 64;
+/** Loss points per module curve (each the mean over its window of steps). */
+const CURVE_POINTS = 100;
+
+export interface AsmoOptions {
+  /** Residual streams up to this many bytes stay on the GPU, larger ones in host memory (memory-plan.ts). */
+  streamBudget?: number;
+}
+
+export async function runAsmo(ctx: GpuContext, model: ViTModel, input: AsmoInput, hooks: AsmoHooks = {},
+                              options: AsmoOptions = {}): Promise<{ params: ViTQuantParams; summary: AsmoSummary }> {
+  checkAsmoSettings(input.settings);
+  const run = new AsmoRun(ctx, model, input, hooks, options);
+  try {
+    return await run.execute();
+  } finally {
+    run.dispose();
+  }
+}
+
+type Variant = 'before' | 'after';
+
+class AsmoRun {
+  private readonly s: AsmoSettings;
+  private readonly params: ViTQuantParams;
+  private readonly fp: GpuViTWeights;
+  private readonly plan;
+  private readonly reports: AsmoModuleReport[] = [];
+  private readonly accuracy: AsmoAccuracyPoint[] = [];
+  private readonly owned: { dispose(): void }[] = [];
+  private readonly total: number;
+  private index = 0;
+  private xq: TokenStreams | null = null;
+  private xfp: TokenStreams | null = null;
+  private readonly started = performance.now();
+
+  constructor(private readonly ctx: GpuContext, private readonly model: ViTModel, private readonly input: AsmoInput, private readonly hooks: AsmoHooks,
+              options: AsmoOptions) {
+    this.s = input.settings;
+    this.params = structuredClone(input.params);
+    this.params.rounding = { ...(this.params.rounding ?? {}) };
+    this.fp = new GpuViTWeights(ctx, model);
+    this.plan = asmoMemoryPlan(model.config, input.n, this.s.batch, ctx.limits, options.streamBudget);
+    const m = this.s.modules, depth = model.config.depth;
+    this.total = (m.patch ? 1 : 0) + depth * ((m.attention ? 1 : 0) + (m.mlp ? 1 : 0)) + (m.head ? 1 : 0);
+  }
+
+  private emit(e: AsmoEvent): void {
+    this.hooks.onEvent?.(e);
+  }
+
+  async execute(): Promise<{ params: ViTQuantParams; summary: AsmoSummary }> {
+    const c = this.model.config, m = this.s.modules;
+    this.emit({ type: 'phase', text: this.plan.summary });
+    await this.measureAccuracy(0, 'calibrated');
+    if (m.patch) await this.optimisePatch();
+    this.xq = new TokenStreams(this.ctx, this.input.n, c.tokens, c.dim, this.plan.storage, 'asmo.xq');
+    this.xfp = new TokenStreams(this.ctx, this.input.n, c.tokens, c.dim, this.plan.storage, 'asmo.xfp');
+    this.emit({ type: 'phase', text: 'embedding the reconstruction images' });
+    await this.embedAll();
+    for (let b = 0; b < c.depth; b++) {
+      if (m.attention) await this.optimiseBranch(b, 'attention');
+      await this.propagate(b, 'attention');
+      if (m.mlp) await this.optimiseBranch(b, 'mlp');
+      await this.propagate(b, 'mlp');
+      await this.measureAccuracy(b + 1, `block ${b}`);
+    }
+    if (m.head) {
+      await this.optimiseHead();
+      await this.measureAccuracy(c.depth, 'head');
+    }
+    const summary: AsmoSummary = {
+      settings: this.s, images: this.input.n, modules: this.reports, accuracy: this.accuracy, memory: this.plan,
+      seconds: (performance.now() - this.started) / 1000,
+    };
+    return { params: this.params, summary };
+  }
+
+  // ---- modules ---------------------------------------------------------------------------------
+
+  private setup(enc: GPUCommandEncoder, label: string): ModuleSetup {
+    return { ctx: this.ctx, enc, bitsW: this.params.bitsW, bitsA: this.params.bitsA, tokens: this.model.config.tokens, label };
+  }
+
+  private async optimisePatch(): Promise<void> {
+    const c = this.model.config, w = this.model.weights, patches = (c.imageSize / c.patch) ** 2;
+    const id: AsmoModuleId = { kind: 'patch', block: null };
+    const enc = this.ctx.device.createCommandEncoder({ label: 'asmo patch setup' });
+    const module = new LinearModule(this.setup(enc, 'patch'), { w: this.fp.patchW, b: this.fp.patchB }, w.patchW, this.params.patchW, this.params.patchIn);
+    this.ctx.pool.submit(enc);
+    const inputs = (e: GPUCommandEncoder, idx: readonly number[]): StepInput => {
+      const x = uploadTensor(this.ctx, im2col(this.input.pixels, idx, c), [idx.length * patches, c.inChannels * c.patch ** 2], 'asmo.patches');
+      void e;
+      return { xq: x, xfp: x, images: idx.length };
+    };
+    const evalRec = (v: Variant) => this.recError(inputs, (e, x, images) => {
+      const store = new GpuQuantParams(this.ctx);
+      const wq = this.layerWeight(store, 'patch', w.patchW, this.params.patchW, [c.inChannels * c.patch ** 2, c.dim], v);
+      const q = gpuActQuantizer(this.ctx, store, v === 'before' ? this.input.params.patchIn : this.params.patchIn, this.params.bitsA, c.tokens, 'patch-in');
+      const y = linearForward(this.ctx, e, x, { w: wq, b: this.fp.patchB }, q, { batch: images }).y;
+      return { y, store };
+    }, (e, x, images) => linearForward(this.ctx, e, x, { w: this.fp.patchW, b: this.fp.patchB }, null, { batch: images }).y);
+    await this.optimise(id, module, inputs, evalRec, async () => {
+      this.params.patchIn = (await module.sites[0].read()) as ViTQuantParams['patchIn'];
+      return [['patch', module.weights[0]]];
+    });
+  }
+
+  private async optimiseBranch(b: number, kind: 'attention' | 'mlp'): Promise<void> {
+    const c = this.model.config, hostBlk = this.model.weights.blocks[b], blk = this.fp.blocks[b], q = this.params.blocks[b];
+    const enc = this.ctx.device.createCommandEncoder({ label: `asmo ${kind} ${b} setup` });
+    const store = new GpuQuantParams(this.ctx);
+    this.owned.push(store);
+    const setup = this.setup(enc, `b${b}.${kind}`);
+    const module: TrainableModule = kind === 'attention'
+      ? new AttentionModule(setup, { qkvW: blk.qkvW, qkvB: blk.qkvB, projW: blk.projW, projB: blk.projB },
+        { qkvW: hostBlk.qkvW, projW: hostBlk.projW }, q, store, c.heads)
+      : new MlpModule(setup, { fc1W: blk.fc1W, fc1B: blk.fc1B, fc2W: blk.fc2W, fc2B: blk.fc2B }, { fc1W: hostBlk.fc1W, fc2W: hostBlk.fc2W }, q, this.gelu());
+    this.ctx.pool.submit(enc);
+    const inputs = (e: GPUCommandEncoder, idx: readonly number[]) => this.branchInputs(e, b, kind, idx);
+    const evalRec = (v: Variant) => this.recError(inputs, (e, x, images) => this.branchForwardQuant(e, b, kind, x, images, v),
+      (e, x, images) => this.branchForwardFp(e, b, kind, x, images));
+    await this.optimise({ kind, block: b }, module, inputs, evalRec, async () => {
+      const [s0, s1] = module.sites, [w0, w1] = module.weights;
+      if (kind === 'attention') {
+        q.qkvIn = (await s0.read()) as BlockQuantParams['qkvIn'];
+        q.projIn = (await s1.read()) as BlockQuantParams['projIn'];
+        return [[`blocks.${b}.qkv`, w0], [`blocks.${b}.proj`, w1]];
+      }
+      q.fc1In = (await s0.read()) as BlockQuantParams['fc1In'];
+      q.fc2In = (await s1.read()) as BlockQuantParams['fc2In'];
+      return [[`blocks.${b}.fc1`, w0], [`blocks.${b}.fc2`, w1]];
+    });
+  }
+
+  private async optimiseHead(): Promise<void> {
+    const c = this.model.config, w = this.model.weights, n = this.input.n;
+    const headQ = new TokenStreams(this.ctx, n, 1, c.dim, 'gpu', 'asmo.head.q'), headF = new TokenStreams(this.ctx, n, 1, c.dim, 'gpu', 'asmo.head.fp');
+    this.owned.push(headQ, headF);
+    for (let start = 0; start < n; start += this.s.batch) {
+      const count = Math.min(this.s.batch, n - start), enc = this.ctx.device.createCommandEncoder({ label: 'asmo head inputs' });
+      for (const [from, to] of [[this.xq!, headQ], [this.xfp!, headF]] as const) {
+        const x = from.gatherRange(enc, start, count), h = this.headInput(enc, x, count);
+        to.put(enc, start, count, h);
+        releaseAll(this.ctx, [], [x, h]);
+      }
+      await TokenStreams.flush(this.ctx, enc, [headQ, headF]);
+    }
+    const enc = this.ctx.device.createCommandEncoder({ label: 'asmo head setup' });
+    const module = new LinearModule(this.setup(enc, 'head'), { w: this.fp.headW, b: this.fp.headB }, w.headW, this.params.headW, this.params.headIn);
+    this.ctx.pool.submit(enc);
+    const inputs = (e: GPUCommandEncoder, idx: readonly number[]): StepInput => ({ xq: headQ.gather(e, idx), xfp: headF.gather(e, idx), images: idx.length });
+    const evalRec = (v: Variant) => this.recError(inputs, (e, x, images) => {
+      const store = new GpuQuantParams(this.ctx);
+      const wq = this.layerWeight(store, 'head', w.headW, this.params.headW, [c.dim, c.numClasses], v);
+      const q = gpuActQuantizer(this.ctx, store, v === 'before' ? this.input.params.headIn : this.params.headIn, this.params.bitsA, c.tokens, 'head-in');
+      return { y: linearForward(this.ctx, e, x, { w: wq, b: this.fp.headB }, q, { batch: images }).y, store };
+    }, (e, x, images) => linearForward(this.ctx, e, x, { w: this.fp.headW, b: this.fp.headB }, null, { batch: images }).y);
+    await this.optimise({ kind: 'head', block: null }, module, inputs, evalRec, async () => {
+      this.params.headIn = (await module.sites[0].read()) as ViTQuantParams['headIn'];
+      return [['head', module.weights[0]]];
+    });
+  }
+
+  /**
+   * The loop shared by every module: L_rec before, `iters` steps with the loss history read back a few
+   * times per second of work, hardening (params updated by `finish`), L_rec after.
+   */
+  private async optimise(id: AsmoModuleId, module: TrainableModule, inputs: (e: GPUCommandEncoder, idx: readonly number[]) => StepInput,
+                         evalRec: (v: Variant) => Promise<number>,
+                         finish: () => Promise<[WeightLayer, TrainableModule['weights'][number]][]>): Promise<void> {
+    this.owned.push(module);
+    const index = this.index++, name = asmoModuleName(id), started = performance.now(), s = this.s, n = this.input.n;
+    this.emit({ type: 'module-start', module: id, name, index, total: this.total });
+    const recBefore = await evalRec('before');
+    const history = allocTensor(this.ctx, [3 * s.iters], 'asmo.history');
+    const clear = this.ctx.device.createCommandEncoder();
+    clear.clearBuffer(history.buffer, 0, 12 * s.iters);
+    this.ctx.pool.submit(clear);
+    const seed = moduleSeed(s.seed, index), rng = mulberry32(seed), every = Math.max(1, Math.ceil(s.iters / CURVE_POINTS));
+    const curve: AsmoLossPoint[] = [];
+    let read = 0;
+    try {
+      for (let step = 0; step < s.iters; step++) {
+        await this.checkpoint();
+        const idx = Array.from({ length: s.batch }, () => Math.floor(rng() * n));
+        const enc = this.ctx.device.createCommandEncoder({ label: `${name} step ${step}` });
+        const x = inputs(enc, idx);
+        module.step(enc, x, { step, settings: s, history, mixSeed: seed });
+        releaseAll(this.ctx, [], [x.xq, x.xfp]);
+        this.ctx.pool.submit(enc);
+        if ((step + 1) % every === 0 || step === s.iters - 1) {
+          const points = await this.readCurve(history, read, step + 1);
+          read = step + 1;
+          curve.push(...points);
+          const share = (step + 1) % (every * 10) === 0 ? await this.roundingShare(module) : null;
+          this.emit({ type: 'losses', index, points, rounding: share });
+        }
+      }
+    } finally {
+      releaseTensor(this.ctx, history);
+    }
+    const layers = await finish();
+    const shares: RoundingShare[] = [];
+    for (const [layer, w] of layers) {
+      const h = await w.hardened();
+      this.params.rounding![layer] = packRounding(h.up);
+      shares.push(h.share);
+    }
+    const recAfter = await evalRec('after');
+    const report: AsmoModuleReport = { module: id, name, iters: s.iters, curve, rounding: mergeShares(shares), recBefore, recAfter,
+      seconds: (performance.now() - started) / 1000 };
+    this.reports.push(report);
+    this.emit({ type: 'module-done', index, report });
+    this.owned.splice(this.owned.indexOf(module), 1);
+    module.dispose();
+  }
+
+  private async checkpoint(): Promise<void> {
+    if (this.hooks.waitIfPaused) await this.hooks.waitIfPaused();
+    if (this.hooks.signal?.aborted) throw new CancelledError('Module-wise optimisation cancelled.');
+  }
+
+  /** Mean loss terms over each window of steps [from, to) since the last read. */
+  private async readCurve(history: GpuTensor, from: number, to: number): Promise<AsmoLossPoint[]> {
+    const h = await this.ctx.pool.read(history.buffer, 3 * (to - from), 3 * from);
+    let rec = 0, round = 0, attn = 0;
+    for (let i = 0; i < to - from; i++) { rec += h[3 * i]; round += h[3 * i + 1]; attn += h[3 * i + 2]; }
+    const k = to - from;
+    return [{ step: to, rec: rec / k, round: round / k, attn: attn / k, total: (rec + round + attn) / k }];
+  }
+
+  private async roundingShare(module: TrainableModule): Promise<RoundingShare> {
+    const shares: RoundingShare[] = [];
+    for (const w of module.weights) shares.push((await w.hardened()).share);
+    return mergeShares(shares);
+  }
+
+  // ---- data ------------------------------------------------------------------------------------
+
+  private gelu(): 'gelu-erf' | 'gelu-tanh' {
+    return this.model.config.gelu === 'tanh' ? 'gelu-tanh' : 'gelu-erf';
+  }
+
+  /** Rows of both streams, normalised by the branch's LayerNorm (FP, frozen). */
+  private branchInputs(enc: GPUCommandEncoder, b: number, kind: 'attention' | 'mlp', idx: readonly number[]): StepInput {
+    const c = this.model.config, blk = this.fp.blocks[b];
+    const [gamma, beta] = kind === 'attention' ? [blk.ln1Gamma, blk.ln1Beta] : [blk.ln2Gamma, blk.ln2Beta];
+    const norm = (streams: TokenStreams) => {
+      const x = streams.gather(enc, idx), h = layerNorm(this.ctx, enc, x, gamma, beta, c.lnEps);
+      releaseTensor(this.ctx, x);
+      return h;
+    };
+    return { xq: norm(this.xq!), xfp: norm(this.xfp!), images: idx.length };
+  }
+
+  /** The branch's quantizers from the params: calibrated ('before') or learned ('after'). */
+  private branchQuant(store: GpuQuantParams, b: number, v: Variant): AttentionQuant & MlpQuant {
+    const q = (v === 'before' ? this.input.params : this.params).blocks[b], bits = this.params.bitsA, t = this.model.config.tokens;
+    const act = (x: Parameters<typeof gpuActQuantizer>[2], label: string) => gpuActQuantizer(this.ctx, store, x, bits, t, `b${b}.${label}`);
+    return {
+      qkvIn: act(q.qkvIn, 'qkv-in'), qkv: gpuChannelQuantizer(this.ctx, store, qkvChannelParams(q, this.model.config.dim), bits, `b${b}.qkv`),
+      probs: act(q.probs, 'probs'), projIn: act(q.projIn, 'proj-in'), fc1In: act(q.fc1In, 'fc1-in'), fc2In: act(q.fc2In, 'fc2-in'),
+    };
+  }
+
+  /** A weight quantized as the params say: nearest ('before') or with the hardened mask ('after'). */
+  private layerWeight(store: GpuQuantParams, layer: WeightLayer, host: Float32Array, q: ChannelQuant, shape: number[], v: Variant): GpuTensor {
+    const mask = v === 'after' ? this.params.rounding?.[layer] : undefined, bits = this.params.bitsW;
+    const values = mask ? roundedWeight(host, q, bits, unpackRounding(mask, host.length)) : fakeQuantNearest(host, q, bits);
+    return store.upload(values, `${layer}.q`, shape);
+  }
+
+  private branchForwardQuant(enc: GPUCommandEncoder, b: number, kind: 'attention' | 'mlp', x: GpuTensor, images: number, v: Variant,
+                             residual?: GpuTensor): { y: GpuTensor; store: GpuQuantParams } {
+    const c = this.model.config, host = this.model.weights.blocks[b], q = this.params.blocks[b], blk = this.fp.blocks[b];
+    const store = new GpuQuantParams(this.ctx), quant = this.branchQuant(store, b, v);
+    const wt = (layer: 'qkv' | 'proj' | 'fc1' | 'fc2', rows: number, cols: number) =>
+      this.layerWeight(store, `blocks.${b}.${layer}`, host[`${layer}W`], q[`${layer}W`], [rows, cols], v);
+    const y = kind === 'attention'
+      ? attentionForward(this.ctx, enc, x, { qkvW: wt('qkv', c.dim, 3 * c.dim), qkvB: blk.qkvB, projW: wt('proj', c.dim, c.dim), projB: blk.projB },
+        quant, { batch: images, heads: c.heads, residual }).y
+      : mlpForward(this.ctx, enc, x, { fc1W: wt('fc1', c.dim, c.mlpDim), fc1B: blk.fc1B, fc2W: wt('fc2', c.mlpDim, c.dim), fc2B: blk.fc2B },
+        quant, { batch: images, gelu: this.gelu(), residual }).y;
+    return { y, store };
+  }
+
+  private branchForwardFp(enc: GPUCommandEncoder, b: number, kind: 'attention' | 'mlp', x: GpuTensor, images: number, residual?: GpuTensor): GpuTensor {
+    const blk = this.fp.blocks[b];
+    return kind === 'attention'
+      ? attentionForward(this.ctx, enc, x, blk, null, { batch: images, heads: this.model.config.heads, residual }).y
+      : mlpForward(this.ctx, enc, x, blk, null, { batch: images, gelu: this.gelu(), residual }).y;
+  }
+
+  /**
+   * L_rec = Σ(ŷ − y)²/(images·C) of the module with nearest/calibrated ('before') or hardened/learned ('after')
+   * parameters on its quantized-model inputs of the first REC_SAMPLE images (no mixing).
+   */
+  private async recError(inputs: (e: GPUCommandEncoder, idx: readonly number[]) => StepInput,
+                         quant: (e: GPUCommandEncoder, x: GpuTensor, images: number) => { y: GpuTensor; store: GpuQuantParams },
+                         fp: (e: GPUCommandEncoder, x: GpuTensor, images: number) => GpuTensor): Promise<number> {
+    const count = Math.min(REC_SAMPLE, this.input.n);
+    let sum = 0;
+    for (let start = 0; start < count; start += this.s.batch) {
+      const k = Math.min(this.s.batch, count - start), enc = this.ctx.device.createCommandEncoder({ label: 'asmo rec error' });
+      const x = inputs(enc, Array.from({ length: k }, (_, j) => start + j));
+      const q = quant(enc, x.xq, k), y = fp(enc, x.xfp, k);
+      const { grad, partials: sq } = reconLoss(this.ctx, enc, q.y, y, { batch: k });
+      releaseAll(this.ctx, [], [x.xq, x.xfp, q.y, y, grad]);
+      this.ctx.pool.submit(enc);
+      q.store.dispose();
+      sum += (await readTensor(this.ctx, sq)).reduce((a, v) => a + v, 0) * k;  // L_rec of this chunk is per image: undo its /k
+      releaseTensor(this.ctx, sq);
+    }
+    return sum / count;
+  }
+
+  /** Tokens of every reconstruction image: the FP embedding and the quantized one (patch-in quantizer, patch weights as the params say). */
+  private async embedAll(): Promise<void> {
+    const c = this.model.config, n = this.input.n, per = c.inChannels * c.imageSize ** 2, w = this.model.weights;
+    for (let start = 0; start < n; start += this.s.batch) {
+      const k = Math.min(this.s.batch, n - start), enc = this.ctx.device.createCommandEncoder({ label: 'asmo embed' });
+      const store = new GpuQuantParams(this.ctx);
+      const image = uploadTensor(this.ctx, this.input.pixels.subarray(start * per, (start + k) * per), [k, c.inChannels, c.imageSize, c.imageSize], 'asmo.image');
+      const imageQ = gpuActQuantizer(this.ctx, store, this.params.patchIn, this.params.bitsA, c.tokens, 'patch-in')(enc, image);
+      const patchW = this.layerWeight(store, 'patch', w.patchW, this.params.patchW, [c.inChannels * c.patch ** 2, c.dim], 'after');
+      const tq = patchEmbed(this.ctx, enc, imageQ, patchW, this.fp.patchB, this.fp.prefix, this.fp.posEmbed, c.patch);
+      const tf = patchEmbed(this.ctx, enc, image, this.fp.patchW, this.fp.patchB, this.fp.prefix, this.fp.posEmbed, c.patch);
+      this.xq!.put(enc, start, k, tq);
+      this.xfp!.put(enc, start, k, tf);
+      releaseAll(this.ctx, [], [image, imageQ, tq, tf]);
+      await TokenStreams.flush(this.ctx, enc, [this.xq!, this.xfp!]);
+      store.dispose();
+    }
+  }
+
+  /** Advances both streams through the hardened branch (quantized) and the FP branch, as inference does. */
+  private async propagate(b: number, kind: 'attention' | 'mlp'): Promise<void> {
+    const c = this.model.config, n = this.input.n, blk = this.fp.blocks[b];
+    const [gamma, beta] = kind === 'attention' ? [blk.ln1Gamma, blk.ln1Beta] : [blk.ln2Gamma, blk.ln2Beta];
+    for (let start = 0; start < n; start += this.s.batch) {
+      await this.checkpoint();
+      const k = Math.min(this.s.batch, n - start), enc = this.ctx.device.createCommandEncoder({ label: `asmo propagate b${b} ${kind}` });
+      const xq = this.xq!.gatherRange(enc, start, k), xf = this.xfp!.gatherRange(enc, start, k);
+      const hq = layerNorm(this.ctx, enc, xq, gamma, beta, c.lnEps), hf = layerNorm(this.ctx, enc, xf, gamma, beta, c.lnEps);
+      const q = this.branchForwardQuant(enc, b, kind, hq, k, 'after', xq), yf = this.branchForwardFp(enc, b, kind, hf, k, xf);
+      this.xq!.put(enc, start, k, q.y);
+      this.xfp!.put(enc, start, k, yf);
+      releaseAll(this.ctx, [], [xq, xf, hq, hf, q.y, yf]);
+      await TokenStreams.flush(this.ctx, enc, [this.xq!, this.xfp!]);
+      q.store.dispose();
+    }
+  }
+
+  /** The final LayerNorm of the cls row of x [B·N, dim] → [B, dim], as QuantViTRunner.recordHeadInput. */
+  private headInput(enc: GPUCommandEncoder, x: GpuTensor, batch: number): GpuTensor {
+    const c = this.model.config;
+    const s = sliceCols(this.ctx, enc, { buffer: x.buffer, shape: [batch, c.tokens * c.dim] }, 0, c.dim);
+    const h = layerNorm(this.ctx, enc, s, this.fp.normGamma, this.fp.normBeta, c.lnEps);
+    releaseTensor(this.ctx, s);
+    return h;
+  }
+
+  /** Top-1 of the partly optimised model (later blocks calibrated only) on the held-out images. */
+  private async measureAccuracy(blocksDone: number, label: string): Promise<void> {
+    const h = this.input.heldOut;
+    if (!h || h.count < 1) return;
+    await this.checkpoint();
+    const runner = new QuantViTRunner(this.ctx, this.model, this.params);
+    let correct = 0;
+    try {
+      const classes = this.model.config.numClasses, logits = await runner.forward(h.pixels, h.count);
+      for (let i = 0; i < h.count; i++) {
+        let best = 0;
+        for (let k = 1; k < classes; k++) if (logits[i * classes + k] > logits[i * classes + best]) best = k;
+        if (best === h.labels[i]) correct++;
+      }
+    } finally {
+      runner.dispose();
+    }
+    const point: AsmoAccuracyPoint = { blocksDone, label, top1: correct / h.count, images: h.count };
+    this.accuracy.push(point);
+    this.emit({ type: 'accuracy', point });
+  }
+
+  dispose(): void {
+    for (const o of this.owned.splice(0)) o.dispose();
+    this.xq?.dispose();
+    this.xfp?.dispose();
+    this.fp.dispose();
+  }
+}
+
+function mergeShares(shares: RoundingShare[]): RoundingShare {
+  const weights = shares.reduce((a, s) => a + s.weights, 0) || 1;
+  return {
+    weights,
+    up: shares.reduce((a, s) => a + s.up * s.weights, 0) / weights,
+    changed: shares.reduce((a, s) => a + s.changed * s.weights, 0) / weights,
+  };
+}
