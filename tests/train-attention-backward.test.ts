@@ -12,7 +12,7 @@ import { attentionBackwardRef } from '../src/engine/reference/train/attention-ba
 import { attentionKlRef } from '../src/engine/reference/train/attention-kl.ts';
 import { softmaxBackwardRef } from '../src/engine/reference/train/softmax-backward.ts';
 import { allClose, randomArray } from './helpers/all-close.ts';
-import { dot, expectGradClose, numericGrad, worstDiff } from './helpers/finite-diff.ts';
+import { dot, expectGradClose, numericGrad, softmaxRows, worstDiff } from './helpers/finite-diff.ts';
 import { getGpu, record } from './helpers/gpu.ts';
 
 const GPU_TOL = { atol: 1e-5, rtol: 1e-5 };
@@ -141,13 +141,3 @@ describe('attention backward kernels on the GPU against their twins', () => {
   }
 });
 
-function softmaxRows(x: Float32Array, cols: number): Float64Array {
-  const out = new Float64Array(x.length);
-  for (let o = 0; o < x.length; o += cols) {
-    let max = -Infinity, sum = 0;
-    for (let j = 0; j < cols; j++) max = Math.max(max, x[o + j]);
-    for (let j = 0; j < cols; j++) sum += (out[o + j] = Math.exp(x[o + j] - max));
-    for (let j = 0; j < cols; j++) out[o + j] /= sum;
-  }
-  return out;
-}

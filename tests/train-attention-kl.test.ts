@@ -15,7 +15,7 @@ import { attentionRef } from '../src/engine/reference/attention.ts';
 import { attentionBackwardRef } from '../src/engine/reference/train/attention-backward.ts';
 import { attentionKlRef, type KlAxis } from '../src/engine/reference/train/attention-kl.ts';
 import { allClose, randomArray } from './helpers/all-close.ts';
-import { dot, expectGradClose, numericGrad, worstDiff } from './helpers/finite-diff.ts';
+import { dot, expectGradClose, numericGrad, softmaxRows, worstDiff } from './helpers/finite-diff.ts';
 import { getGpu, record } from './helpers/gpu.ts';
 
 const worst: string[] = [];
@@ -110,13 +110,3 @@ describe('key-axis attention_kl on the GPU against the twin', () => {
   });
 });
 
-function softmaxRows(x: Float32Array, cols: number): Float64Array {
-  const out = new Float64Array(x.length);
-  for (let o = 0; o < x.length; o += cols) {
-    let max = -Infinity, sum = 0;
-    for (let j = 0; j < cols; j++) max = Math.max(max, x[o + j]);
-    for (let j = 0; j < cols; j++) sum += (out[o + j] = Math.exp(x[o + j] - max));
-    for (let j = 0; j < cols; j++) out[o + j] /= sum;
-  }
-  return out;
-}

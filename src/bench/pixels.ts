@@ -2,6 +2,8 @@
  * Seeded random input for the benchmark. Node and the page both call this with the same spec, so every
  * runtime sees bit-identical pixels without shipping megabytes through page.evaluate.
  */
+import { mulberry32 } from '../engine/asmo/batches.ts';
+
 export interface PixelSpec {
   seed: number;
   batch: number;
@@ -10,18 +12,6 @@ export interface PixelSpec {
   /** Per-channel normalisation applied to uniform [0, 1] values, as the model's preprocessing would. */
   mean: number[];
   std: number[];
-}
-
-/** mulberry32: tiny, and identical in every JS engine (integer maths only). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** [batch, channels, size, size] normalised pixels. */

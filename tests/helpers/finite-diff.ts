@@ -60,3 +60,15 @@ export function worstDiff(actual: ArrayLike<number>, expected: ArrayLike<number>
   }
   return { abs, rel };
 }
+
+/** Row-wise softmax in float64 (max-subtracted), the FP reference for probabilities in gradient tests. */
+export function softmaxRows(x: Float32Array, cols: number): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let o = 0; o < x.length; o += cols) {
+    let max = -Infinity, sum = 0;
+    for (let j = 0; j < cols; j++) max = Math.max(max, x[o + j]);
+    for (let j = 0; j < cols; j++) sum += (out[o + j] = Math.exp(x[o + j] - max));
+    for (let j = 0; j < cols; j++) out[o + j] /= sum;
+  }
+  return out;
+}

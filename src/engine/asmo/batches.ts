@@ -1,7 +1,7 @@
 /** Host-side randomness and layout for ASMO's mini-batches: seeded, so a run repeats exactly. */
 import type { ViTConfig } from '../vit/description.ts';
 
-/** mulberry32: a small, well-mixed 32-bit generator; uniform floats in [0, 1). */
+/** mulberry32: a small, well-mixed 32-bit generator (integer maths only: identical in every JS engine); floats in [0, 1). */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
