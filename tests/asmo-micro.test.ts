@@ -104,7 +104,10 @@ describe('ASMO on a two-block micro ViT', () => {
 
   it('the returned params are what inference runs: the head module error equals the runner logits error', async () => {
     const ctx = await getGpu();
+    await optimised({ iters: 1 });  // calibrated once, pipelines compiled
+    const before = ctx.pool.bytesInUse;
     const r = await optimised({ seed: 5, modules: { patch: true, attention: true, mlp: true, head: true } });
+    expect(ctx.pool.bytesInUse, 'a finished run returns every buffer').toBe(before);
     const q = new QuantViTRunner(ctx, model, r.params), fp = new ViTRunner(ctx, model);
     const k = model.config.numClasses, lq = await q.forward(pixels, N), lf = await fp.forward(pixels, N);
     q.dispose();

@@ -4,7 +4,7 @@ import { parseClassList, type ClassList } from '../engine/data/class-list.ts';
 import { normalizationPreset } from '../engine/image/normalization.ts';
 import type { PreprocessSpec } from '../engine/image/transform.ts';
 import { EngineClient, EngineRequestError } from './engine-client.ts';
-import { initialStatistics, patch, useStudio, type DataImage, type PresetName } from './store.ts';
+import { initialAsmoLive, initialStatistics, patch, useStudio, type DataImage, type PresetName } from './store.ts';
 import { revokeThumbnails } from './thumbnails.ts';
 import type { ErrorInfo, WorkerImage } from '../worker/protocol.ts';
 
@@ -38,7 +38,7 @@ export async function startEngine(): Promise<void> {
   });
   try {
     const r = await client.init();
-    patch('engine', { status: 'ready', adapter: r.adapter, isSoftware: r.isSoftware, maxBindingBytes: r.maxBindingBytes, error: null });
+    patch('engine', { status: 'ready', adapter: r.adapter, isSoftware: r.isSoftware, maxBindingBytes: r.maxBindingBytes, maxBufferBytes: r.maxBufferBytes, error: null });
   } catch (e) {
     patch('engine', { status: 'failed', error: asInfo(e) });
   }
@@ -85,6 +85,7 @@ function clearResults(): void {
   if (!useStudio.getState().statistics.running) useStudio.setState({ statistics: initialStatistics });
   // A run still going finishes on the old model and images; its result is dropped (generation differs).
   patch('quantization', { runs: [], selected: null, error: null, generation: useStudio.getState().quantization.generation + 1 });
+  useStudio.setState({ asmo: initialAsmoLive });
 }
 
 let imagenetList: ClassList | null = null;

@@ -1,4 +1,5 @@
-/** The page's side of the worker protocol: each request becomes a promise; progress arrives by callback. */
+/** The page's side of the worker protocol: each request becomes a promise; progress and ASMO events arrive by callback. */
+import type { AsmoEvent } from '../engine/asmo/settings.ts';
 import type { EvalResult } from '../engine/eval/evaluate.ts';
 import type { PreprocessSpec } from '../engine/image/transform.ts';
 import type { QuantizeSettings } from '../engine/quant/quantize.ts';
@@ -9,7 +10,19 @@ export class EngineRequestError extends Error {
   constructor(readonly info: ErrorInfo) { super(info.message); }
 }
 
-type Pending = { resolve(r: Response): void; reject(e: Error): void; onProgress?(done: number, total: number, phase?: string): void };
+type Pending = {
+  resolve(r: Response): void; reject(e: Error): void;
+  onProgress?(done: number, total: number, phase?: string): void;
+  onAsmoEvent?(e: AsmoEvent): void;
+};
+
+/** A running quantization: its result, and cancel / pause for the module-wise optimisation. */
+export interface QuantizeHandle {
+  done: Promise<QuantizeRunResult>;
+  cancel(): void;
+  /** Holds (true) or resumes (false) the optimisation between two steps; no effect outside it. */
+  pause(paused: boolean): void;
+}
 
 export class EngineClient {
   private readonly worker: Worker;
@@ -24,6 +37,7 @@ export class EngineClient {
       const p = this.pending.get(msg.id);
       if (!p) return;
       if (msg.kind === 'progress') { p.onProgress?.(msg.done, msg.total, msg.phase); return; }
+      if (msg.kind === 'asmo-event') { p.onAsmoEvent?.(msg.event); return; }
       this.pending.delete(msg.id);
       if (msg.kind === 'error') p.reject(new EngineRequestError(msg.error));
       else p.resolve(msg);
@@ -43,18 +57,18 @@ export class EngineClient {
   }
 
   private request<K extends Response['kind']>(req: Omit<Request, 'id'>, onProgress?: Pending['onProgress'],
-                                              transfer: Transferable[] = []): { id: number; done: Promise<Extract<Response, { kind: K }>> } {
+                                              transfer: Transferable[] = [], onAsmoEvent?: Pending['onAsmoEvent']): { id: number; done: Promise<Extract<Response, { kind: K }>> } {
     const id = this.nextId++;
     const done = new Promise<Extract<Response, { kind: K }>>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as Pending['resolve'], reject, onProgress });
+      this.pending.set(id, { resolve: resolve as Pending['resolve'], reject, onProgress, onAsmoEvent });
     });
     this.worker.postMessage({ ...req, id } as Request, transfer);
     return { id, done };
   }
 
-  async init(): Promise<{ adapter: string; isSoftware: boolean; maxBindingBytes: number }> {
+  async init(): Promise<{ adapter: string; isSoftware: boolean; maxBindingBytes: number; maxBufferBytes: number }> {
     const r = await this.request<'ready'>({ kind: 'init' }).done;
-    return { adapter: r.adapter, isSoftware: r.isSoftware, maxBindingBytes: r.maxBindingBytes };
+    return { adapter: r.adapter, isSoftware: r.isSoftware, maxBindingBytes: r.maxBindingBytes, maxBufferBytes: r.maxBufferBytes };
   }
 
   async loadModel(name: string, bytes: Uint8Array): Promise<LoadedModel> {
@@ -80,12 +94,17 @@ export class EngineClient {
     };
   }
 
-  /** Calibrates on the first `calibSize` images of the class round-robin, then evaluates FP32 and quantized on the rest. */
+  /**
+   * Calibrates on the first `calibSize` images of the class round-robin (and optimises module-wise on them
+   * when `settings.asmo` is set, each event passed to `onAsmoEvent`), then evaluates FP32 and quantized on the rest.
+   */
   quantize(images: WorkerImage[], spec: PreprocessSpec, batchSize: number, calibSize: number, settings: QuantizeSettings,
-           onProgress: (done: number, total: number, phase?: string) => void): { cancel(): void; done: Promise<QuantizeRunResult> } {
-    const r = this.request<'quant-result'>({ kind: 'quantize', images, spec, batchSize, calibSize, settings } as Omit<Request, 'id'>, onProgress);
+           onProgress: (done: number, total: number, phase?: string) => void, onAsmoEvent?: (e: AsmoEvent) => void): QuantizeHandle {
+    const r = this.request<'quant-result'>({ kind: 'quantize', images, spec, batchSize, calibSize, settings } as Omit<Request, 'id'>,
+      onProgress, [], onAsmoEvent);
     return {
       cancel: () => this.worker.postMessage({ kind: 'cancel', id: 0, target: r.id } satisfies Request),
+      pause: (paused) => this.worker.postMessage({ kind: 'pause', id: 0, target: r.id, paused } satisfies Request),
       done: r.done.then((m) => m.result),
     };
   }

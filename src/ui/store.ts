@@ -4,6 +4,10 @@
  * read through small selectors.
  */
 import { create } from 'zustand';
+import {
+  DEFAULT_ASMO_SETTINGS, type AsmoAccuracyPoint, type AsmoLossPoint, type AsmoModuleKind, type AsmoModuleReport, type AsmoSummary,
+  type GradientMode, type KlAxis, type RoundingShare,
+} from '../engine/asmo/settings.ts';
 import type { UnknownLabel } from '../engine/data/labels.ts';
 import type { EvalResult, SkippedImage } from '../engine/eval/evaluate.ts';
 import type { Accuracy } from '../engine/eval/metrics.ts';
@@ -11,7 +15,7 @@ import type { ViTQuantParams } from '../engine/quant/params.ts';
 import type { SiteQuantReport } from '../engine/quant/quantize.ts';
 import { DEFAULT_QUANTIZE_SETTINGS, type Method, type QuantizeSettings } from '../engine/quant/settings.ts';
 import type { SiteId, SiteStats, StatsSummary } from '../engine/stats/types.ts';
-import type { ErrorInfo, LoadedModel } from '../worker/protocol.ts';
+import type { ErrorInfo, LoadedModel, QuantizeTimings } from '../worker/protocol.ts';
 
 export interface DataImage { name: string; label: number | null; bytes: Uint8Array }
 
@@ -24,10 +28,56 @@ export interface QuantForm {
   bitsA: number;
   /** adfq only: ablations (PPOQ → uniform on both LayerNorm outputs, SLQ → uniform, log√2 → uniform). */
   noPpoq: boolean; noSlq: boolean; noLog: boolean;
-  /** '' = the default, min(32, images − 1). */
+  /** '' = the default: min(32, images − 1); with ASMO min(1024, half the images). */
   calibSize: string;
   tauQkv: string;
   tauFc1: string;
+  /** adfq only: module-wise optimisation after calibration. */
+  asmo: AsmoForm;
+}
+
+/** ASMO's settings as typed (asmo-form.ts checks them); '' in a number field = the spec's default. */
+export interface AsmoForm {
+  enabled: boolean;
+  /** '' = 3000, or fewer preselected on a software adapter (defaultAsmoIters). */
+  iters: string;
+  modules: Record<AsmoModuleKind, boolean>;
+  gradients: GradientMode;
+  klAxis: KlAxis;
+  batch: string;
+  lrWeights: string;
+  lrSteps: string;
+  roundWeight: string;
+  betaStart: string;
+  betaEnd: string;
+  warmup: string;
+  klTemperature: string;
+  klWeight: string;
+  seed: string;
+}
+
+export type AsmoNumberField = 'iters' | 'batch' | 'lrWeights' | 'lrSteps' | 'roundWeight' | 'betaStart' | 'betaEnd' | 'warmup' | 'klTemperature' | 'klWeight' | 'seed';
+
+/** The live (or last) module-wise optimisation: what its events said so far. Kept when the run is cancelled. */
+export interface AsmoLive {
+  status: 'idle' | 'running' | 'done' | 'cancelled' | 'failed';
+  /** The run's label, e.g. 'ADFQ + ASMO (200 steps) W4A4'. */
+  label: string;
+  paused: boolean;
+  /** The engine's latest phase sentence (caching inputs, …). */
+  phase: string;
+  /** The module being optimised; null between modules and before the first. */
+  current: { index: number; total: number; name: string } | null;
+  /** Modules to optimise (from the first module-start). */
+  total: number;
+  /** Steps per module. */
+  iters: number;
+  /** The running module's loss curve so far. */
+  points: AsmoLossPoint[];
+  /** The running module's rounding share so far. */
+  rounding: RoundingShare | null;
+  modules: AsmoModuleReport[];
+  accuracy: AsmoAccuracyPoint[];
 }
 
 /** One finished quantization run: plain numbers (the params are JSON data, for the level overlay). */
@@ -43,8 +93,10 @@ export interface QuantRun {
   fp32: Accuracy;
   quantized: Accuracy;
   seconds: number;
-  timings: { calibrationSeconds: number; fp32EvalSeconds: number; quantizedEvalSeconds: number; totalSeconds: number };
+  timings: QuantizeTimings;
   backend: 'cpu' | 'gpu';
+  /** ASMO's summary when the run optimised module-wise. */
+  asmo?: AsmoSummary;
   sites: SiteQuantReport[];
   params: ViTQuantParams;
   skipped: SkippedImage[];
@@ -52,7 +104,10 @@ export interface QuantRun {
 
 export interface StudioState {
   /** 'lost': the GPU device went away; the page offers a restart. */
-  engine: { status: 'starting' | 'ready' | 'failed' | 'lost'; adapter: string | null; isSoftware: boolean; maxBindingBytes: number | null; error: ErrorInfo | null };
+  engine: {
+    status: 'starting' | 'ready' | 'failed' | 'lost'; adapter: string | null; isSoftware: boolean;
+    maxBindingBytes: number | null; maxBufferBytes: number | null; error: ErrorInfo | null;
+  };
   model: { loaded: LoadedModel | null; loading: string | null; isDemo: boolean; error: ErrorInfo | null };
   data: { images: DataImage[]; labelSource: string; unknown: UnknownLabel[]; warnings: string[] };
   preprocessing: { preset: PresetName; mean: number[]; std: number[]; resize: number };
@@ -72,6 +127,7 @@ export interface StudioState {
     /** Bumped when the model or dataset changes: a run started before that is dropped when it ends. */
     generation: number;
   };
+  asmo: AsmoLive;
   /** Page-level state: the drag overlay and messages about dropped files. */
   ui: { dragging: boolean; dropNotice: string | null };
 }
@@ -80,20 +136,31 @@ export const initialStatistics: StudioState['statistics'] = {
   running: false, phase: '', done: 0, total: 0, error: null, summary: null, site: { block: 0, kind: 'qkv-in' }, siteStats: null, siteError: null,
 };
 
-const d = DEFAULT_QUANTIZE_SETTINGS;
+const d = DEFAULT_QUANTIZE_SETTINGS, a = DEFAULT_ASMO_SETTINGS;
+export const initialAsmoForm: AsmoForm = {
+  enabled: false, iters: '', modules: { ...a.modules }, gradients: a.gradients, klAxis: a.klAxis,
+  batch: String(a.batch), lrWeights: String(a.lrWeights), lrSteps: String(a.lrSteps), roundWeight: String(a.roundWeight),
+  betaStart: String(a.betaStart), betaEnd: String(a.betaEnd), warmup: String(a.warmup), klTemperature: String(a.klTemperature),
+  klWeight: String(a.klWeight), seed: String(a.seed),
+};
 export const initialQuantForm: QuantForm = {
   method: d.method, bitsW: d.bitsW, bitsA: d.bitsA, noPpoq: false, noSlq: false, noLog: false,
-  calibSize: '', tauQkv: String(d.tauQkv), tauFc1: String(d.tauFc1),
+  calibSize: '', tauQkv: String(d.tauQkv), tauFc1: String(d.tauFc1), asmo: initialAsmoForm,
+};
+
+export const initialAsmoLive: AsmoLive = {
+  status: 'idle', label: '', paused: false, phase: '', current: null, total: 0, iters: 0, points: [], rounding: null, modules: [], accuracy: [],
 };
 
 export const useStudio = create<StudioState>(() => ({
-  engine: { status: 'starting', adapter: null, isSoftware: false, maxBindingBytes: null, error: null },
+  engine: { status: 'starting', adapter: null, isSoftware: false, maxBindingBytes: null, maxBufferBytes: null, error: null },
   model: { loaded: null, loading: null, isDemo: false, error: null },
   data: { images: [], labelSource: '', unknown: [], warnings: [] },
   preprocessing: { preset: 'model', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], resize: 256 },
   evaluation: { running: false, done: 0, total: 0, result: null, error: null },
   statistics: initialStatistics,
   quantization: { form: initialQuantForm, running: false, phase: '', done: 0, total: 0, error: null, runs: [], selected: null, levelToken: 0, generation: 0 },
+  asmo: initialAsmoLive,
   ui: { dragging: false, dropNotice: null },
 }));
 

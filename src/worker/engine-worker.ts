@@ -1,18 +1,22 @@
 /// <reference lib="webworker" />
 /**
  * The engine in a Web Worker, so the page never freezes while the GPU works. One request at a time
- * per kind; `cancel` aborts a running evaluation, statistics collection or quantization between batches.
+ * per kind; `cancel` aborts a running evaluation, statistics collection or quantization between batches
+ * (or optimisation steps); `pause` holds a quantization's module-wise optimisation between two steps.
  */
 import { Engine } from '../engine/engine.ts';
 import { AdfqError } from '../engine/errors.ts';
 import { evaluate } from '../engine/eval/evaluate.ts';
 import { collectStats, type StatsCollection } from '../engine/stats/collect-stats.ts';
 import type { ErrorInfo, Request, Response, WorkerImage } from './protocol.ts';
+import { PauseGate } from './pause-gate.ts';
 import { runQuantize } from './quantize-request.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 let engine: Engine | null = null;
 const running = new Map<number, AbortController>();
+/** Pause gates of running quantize requests, by request id. */
+const gates = new Map<number, PauseGate>();
 /** The last statistics collection; one site's full statistics are sent on request. */
 let stats: StatsCollection | null = null;
 
@@ -29,7 +33,7 @@ async function handle(req: Request): Promise<void> {
       engine ??= await Engine.create({
         onLost: (err) => { engine = null; post({ kind: 'device-lost', id: 0, error: errorInfo(err) }); },
       });
-      post({ kind: 'ready', id: req.id, adapter: engine.adapterInfo, isSoftware: engine.gpu.isSoftware, maxBindingBytes: engine.gpu.limits.maxStorageBufferBindingSize });
+      post({ kind: 'ready', id: req.id, adapter: engine.adapterInfo, isSoftware: engine.gpu.isSoftware, maxBindingBytes: engine.gpu.limits.maxStorageBufferBindingSize, maxBufferBytes: engine.gpu.limits.maxBufferSize });
       return;
     }
     case 'load-model': {
@@ -64,16 +68,29 @@ async function handle(req: Request): Promise<void> {
       return;
     }
     case 'quantize': {
-      const e = requireEngine();
-      const result = await cancellable(req.id, (signal) => runQuantize(e, {
-        images: req.images, spec: req.spec, batchSize: req.batchSize, calibSize: req.calibSize, settings: req.settings,
-        signal, onProgress: (done, total, phase) => post({ kind: 'progress', id: req.id, done, total, phase }),
-      }));
-      post({ kind: 'quant-result', id: req.id, result });
+      const e = requireEngine(), gate = new PauseGate();
+      gates.set(req.id, gate);
+      try {
+        const result = await cancellable(req.id, (signal) => runQuantize(e, {
+          images: req.images, spec: req.spec, batchSize: req.batchSize, calibSize: req.calibSize, settings: req.settings,
+          signal, onProgress: (done, total, phase) => post({ kind: 'progress', id: req.id, done, total, phase }),
+          onAsmoEvent: (event) => post({ kind: 'asmo-event', id: req.id, event }),
+          waitIfPaused: () => gate.wait(),
+        }));
+        post({ kind: 'quant-result', id: req.id, result });
+      } finally {
+        gates.delete(req.id);
+        gate.open();
+      }
       return;
     }
     case 'cancel':
       running.get(req.target)?.abort();
+      // A paused run must get to its next step to notice the cancel.
+      gates.get(req.target)?.open();
+      return;
+    case 'pause':
+      gates.get(req.target)?.set(req.paused);
       return;
     case 'debug-lose-device':
       engine?.gpu.device.destroy();

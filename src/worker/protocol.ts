@@ -2,6 +2,7 @@
  * The typed messages between the page and the engine worker. Only plain data crosses: summaries,
  * numbers, bytes; GPU handles never leave the worker.
  */
+import type { AsmoEvent, AsmoSummary } from '../engine/asmo/settings.ts';
 import type { EvalResult, SkippedImage } from '../engine/eval/evaluate.ts';
 import type { Accuracy } from '../engine/eval/metrics.ts';
 import type { PreprocessSpec } from '../engine/image/transform.ts';
@@ -18,9 +19,14 @@ export type Request =
   | { kind: 'evaluate'; id: number; images: WorkerImage[]; spec: PreprocessSpec; batchSize: number }
   | { kind: 'collect-stats'; id: number; images: WorkerImage[]; spec: PreprocessSpec; batchSize: number; settings: StatsSettings }
   | { kind: 'site-stats'; id: number; site: SiteId }
-  /** Calibrates on the first `calibSize` images of the split, then evaluates FP32 and quantized on the rest. */
+  /**
+   * Calibrates on the first `calibSize` images of the split, optimises module-wise on them when
+   * `settings.asmo` is set (streaming `asmo-event`s), then evaluates FP32 and quantized on the rest.
+   */
   | { kind: 'quantize'; id: number; images: WorkerImage[]; spec: PreprocessSpec; batchSize: number; calibSize: number; settings: QuantizeSettings }
   | { kind: 'cancel'; id: number; target: number }
+  /** Holds a running request's module-wise optimisation between two steps (paused) or lets it go on. */
+  | { kind: 'pause'; id: number; target: number; paused: boolean }
   /** Tests only: destroys the device, as a driver reset or GPU process crash would. */
   | { kind: 'debug-lose-device'; id: number };
 
@@ -47,16 +53,29 @@ export interface QuantizeRunResult {
   /** Calibration images that did not decode, then evaluation images that did not. */
   skipped: SkippedImage[];
   backend: 'cpu' | 'gpu';
-  timings: { calibrationSeconds: number; fp32EvalSeconds: number; quantizedEvalSeconds: number; totalSeconds: number };
+  /** Module-wise optimisation, when the settings asked for it: its curves, rounding, accuracy so far. */
+  asmo?: AsmoSummary;
+  timings: QuantizeTimings;
+}
+
+/** Seconds per stage of a quantize request; `optimisationSeconds` is 0 without ASMO. */
+export interface QuantizeTimings {
+  calibrationSeconds: number;
+  optimisationSeconds: number;
+  fp32EvalSeconds: number;
+  quantizedEvalSeconds: number;
+  totalSeconds: number;
 }
 
 export type Response =
-  | { kind: 'ready'; id: number; adapter: string; isSoftware: boolean; maxBindingBytes: number }
+  | { kind: 'ready'; id: number; adapter: string; isSoftware: boolean; maxBindingBytes: number; maxBufferBytes: number }
   | { kind: 'model'; id: number; model: LoadedModel }
   | { kind: 'progress'; id: number; done: number; total: number; phase?: string }
   | { kind: 'stats-summary'; id: number; summary: StatsSummary }
   | { kind: 'site-stats'; id: number; stats: SiteStats }
   | { kind: 'eval-result'; id: number; result: EvalResult }
+  /** One event of a running module-wise optimisation (module start, loss points, finished module, accuracy so far). */
+  | { kind: 'asmo-event'; id: number; event: AsmoEvent }
   | { kind: 'quant-result'; id: number; result: QuantizeRunResult }
   | { kind: 'error'; id: number; error: ErrorInfo }
   | { kind: 'device-lost'; id: 0; error: ErrorInfo };

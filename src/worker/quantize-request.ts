@@ -1,9 +1,12 @@
 /**
  * The worker's `quantize` request, the studio's twin of `adfq quantize` (src/cli/commands/quantize.ts):
- * split the images (split-images.ts), decode the calibration part, calibrate, then evaluate
- * FP32 and the fake-quantized model on the same evaluation images. Only plain data is returned; the
- * quantized runner lives for the evaluation and is disposed here.
+ * split the images (split-images.ts), decode the calibration part, calibrate, optimise module-wise on the
+ * same images when the settings ask for ASMO (its events streamed as they come), then evaluate FP32 and
+ * the fake-quantized model on the same evaluation images. Only plain data is returned; the quantized
+ * runner lives for the evaluation and is disposed here.
  */
+import { runAsmo, type HeldOutImages } from '../engine/asmo/optimize.ts';
+import type { AsmoEvent, AsmoSummary } from '../engine/asmo/settings.ts';
 import type { Engine } from '../engine/engine.ts';
 import { AdfqError, CancelledError, UsageError } from '../engine/errors.ts';
 import { evaluate, type EvalResult, type SkippedImage } from '../engine/eval/evaluate.ts';
@@ -22,9 +25,35 @@ export interface QuantizeJob {
   settings: QuantizeSettings;
   signal: AbortSignal;
   onProgress(done: number, total: number, phase: string): void;
+  /** Every event of the module-wise optimisation, in order. */
+  onAsmoEvent?(e: AsmoEvent): void;
+  /** Awaited between optimisation steps: resolves when the user resumes. */
+  waitIfPaused?(): Promise<void>;
 }
 
+/** Evaluation images measured after each block for ASMO's accuracy-so-far curve (they stay in the final evaluation too). */
+export const HELD_OUT_IMAGES = 64;
+
 const sourcesOf = (images: WorkerImage[]) => images.map((im) => ({ name: im.name, label: im.label, load: async () => im.bytes }));
+
+/** The first labelled evaluation images that decode, up to HELD_OUT_IMAGES, as one tensor with their labels. */
+function decodeHeldOut(images: WorkerImage[], spec: PreprocessSpec): HeldOutImages | null {
+  const tensors: Float32Array[] = [], labels: number[] = [];
+  for (const im of images) {
+    if (tensors.length >= HELD_OUT_IMAGES) break;
+    if (im.label === null) continue;
+    try {
+      tensors.push(imageBytesToTensor(im.bytes, im.name, spec));
+      labels.push(im.label);
+    } catch {
+      // Reported as skipped by the final evaluation.
+    }
+  }
+  if (!tensors.length) return null;
+  const per = tensors[0].length, pixels = new Float32Array(tensors.length * per);
+  tensors.forEach((t, i) => pixels.set(t, i * per));
+  return { pixels, labels: Int32Array.from(labels), count: tensors.length };
+}
 
 const accuracyOf = (r: EvalResult): Accuracy => ({ top1: r.top1, top5: r.top5, count: r.count, correct1: r.correct1, correct5: r.correct5 });
 
@@ -66,13 +95,32 @@ export async function runQuantize(engine: Engine, job: QuantizeJob): Promise<Qua
   });
   await checkCancelled(signal);
 
+  let params = cal.params, asmo: AsmoSummary | undefined, optimisationSeconds = 0;
+  if (job.settings.asmo) {
+    const t0 = performance.now();
+    job.onProgress(0, 1, 'optimising');
+    const r = await runAsmo(engine.gpu, model, {
+      pixels, n: tensors.length, params: cal.params, settings: job.settings.asmo, heldOut: decodeHeldOut(split.evaluate, spec),
+    }, {
+      signal, waitIfPaused: job.waitIfPaused,
+      onEvent: (e) => {
+        if (e.type === 'module-start') job.onProgress(e.index, e.total, 'optimising');
+        job.onAsmoEvent?.(e);
+      },
+    });
+    params = r.params;
+    asmo = r.summary;
+    optimisationSeconds = (performance.now() - t0) / 1000;
+    await checkCancelled(signal);
+  }
+
   const sources = sourcesOf(split.evaluate);
   const evalWith = (predict: Parameters<typeof evaluate>[0]['predict'], phase: string) => evaluate({
     sources, predict, spec, numClasses: c.numClasses, batchSize: job.batchSize, signal,
     onProgress: (done, total) => job.onProgress(done, total, phase),
   });
   const fp = await evalWith(engine.predict, 'fp32');
-  const runner = new QuantViTRunner(engine.gpu, model, cal.params);
+  const runner = new QuantViTRunner(engine.gpu, model, params);
   let q: EvalResult;
   try {
     q = await evalWith((px, b) => runner.forward(px, b), 'quantized');
@@ -80,9 +128,10 @@ export async function runQuantize(engine: Engine, job: QuantizeJob): Promise<Qua
     runner.dispose();
   }
   return {
-    settings: cal.settings, params: cal.params, sites: cal.sites, calibImages: cal.calibImages, evalImages: sources.length,
+    settings: cal.settings, params, sites: cal.sites, calibImages: cal.calibImages, evalImages: sources.length,
     fp32: accuracyOf(fp), quantized: accuracyOf(q), skipped: [...skipped, ...fp.skipped], backend: cal.backend,
-    timings: { calibrationSeconds: cal.seconds, fp32EvalSeconds: fp.seconds, quantizedEvalSeconds: q.seconds,
+    ...(asmo ? { asmo } : {}),
+    timings: { calibrationSeconds: cal.seconds, optimisationSeconds, fp32EvalSeconds: fp.seconds, quantizedEvalSeconds: q.seconds,
       totalSeconds: (performance.now() - started) / 1000 },
   };
 }

@@ -10,7 +10,7 @@ export const METHODS = ['adfq', 'minmax', 'percentile'] as const;
 export type Method = (typeof METHODS)[number];
 
 export const METHOD_LABELS: Record<Method, string> = {
-  adfq: 'ADFQ quantizers (calibration only)',
+  adfq: 'ADFQ quantizers (PPOQ, SLQ, log√2)',
   minmax: 'MinMax (per tensor)',
   percentile: 'Percentile-MSE (per tensor)',
 };

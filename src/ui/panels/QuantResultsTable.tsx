@@ -34,7 +34,9 @@ export function QuantResultsTable() {
             <td>{r.label}</td><td>{bitsLabel(r.settings)}</td><td>{r.calibImages}</td><td>{r.evalImages}</td>
             <td>{pct(r.quantized.top1)}</td><td>{pct(r.quantized.top5)}</td>
             <td className={r.quantized.top1 < r.fp32.top1 ? 'worse' : ''}>{delta(r.quantized.top1 - r.fp32.top1)}</td>
-            <td title={`calibration ${r.timings.calibrationSeconds.toFixed(1)} s (${r.backend}), FP32 ${r.timings.fp32EvalSeconds.toFixed(1)} s, quantized ${r.timings.quantizedEvalSeconds.toFixed(1)} s`}>
+            <td title={`calibration ${r.timings.calibrationSeconds.toFixed(1)} s (${r.backend}), `
+              + (r.asmo ? `optimisation ${r.timings.optimisationSeconds.toFixed(1)} s, ` : '')
+              + `FP32 ${r.timings.fp32EvalSeconds.toFixed(1)} s, quantized ${r.timings.quantizedEvalSeconds.toFixed(1)} s`}>
               {r.seconds.toFixed(1)}</td>
           </tr>,
         ])}

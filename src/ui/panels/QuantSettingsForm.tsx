@@ -1,7 +1,8 @@
-/** The quantization settings: method, bit widths (with presets), ADFQ ablations and τ, calibration size. */
+/** The quantization settings: method, bit widths (with presets), ADFQ ablations and τ, calibration size, ASMO. */
 import { METHOD_LABELS, METHODS, type Method } from '../../engine/quant/settings.ts';
-import { defaultCalibSize, setQuantForm } from '../quantize-actions.ts';
+import { formCalibDefault, setQuantForm } from '../quantize-actions.ts';
 import { useStudio } from '../store.ts';
+import { AsmoSettingsForm } from './AsmoSettingsForm.tsx';
 
 const BITS = [2, 3, 4, 5, 6, 7, 8];
 const PRESETS = [4, 6, 8];
@@ -20,7 +21,7 @@ export function QuantSettingsForm({ disabled }: { disabled: boolean }) {
       <input type="checkbox" data-testid={id} checked={adfq && f[key]} disabled={disabled || !adfq} onChange={(e) => setQuantForm({ [key]: e.target.checked })} /> {label}
     </label>
   );
-  const calib = f.calibSize.trim() === '' ? defaultCalibSize(images) : Number(f.calibSize);
+  const calibDefault = formCalibDefault(f, images), calib = f.calibSize.trim() === '' ? calibDefault : Number(f.calibSize);
   return (
     <div className="quant-form">
       <div className="row">
@@ -46,11 +47,12 @@ export function QuantSettingsForm({ disabled }: { disabled: boolean }) {
       </div>
       <div className="row">
         <label>calibration images <input className="short" data-testid="quant-calib-size" inputMode="numeric" value={f.calibSize}
-          placeholder={String(defaultCalibSize(images))} disabled={disabled} onChange={(e) => setQuantForm({ calibSize: e.target.value })} /></label>
+          placeholder={String(calibDefault)} disabled={disabled} onChange={(e) => setQuantForm({ calibSize: e.target.value })} /></label>
         {images > 0 && Number.isInteger(calib) && calib >= 1 && calib < images && (
           <span className="muted">of {images}, taken round-robin over the classes; the other {images - calib} are evaluated</span>
         )}
       </div>
+      <AsmoSettingsForm disabled={disabled} />
     </div>
   );
 }
