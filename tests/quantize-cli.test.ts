@@ -4,7 +4,7 @@
  * and W4A4, the JSON contract, the --report file, and usage errors.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -36,7 +36,8 @@ for (const c of readdirSync(join(DEMO, 'images'))) {
 }
 
 const runs: Record<string, Run> = {};
-const report = join(tmp, 'report.json'), asmoReport = join(tmp, 'asmo.json');
+const report = join(tmp, 'report.json'), asmoReport = join(tmp, 'asmo.json'), notReport = join(tmp, 'not-a-report.json');
+writeFileSync(notReport, '{"model": "x.onnx"}');
 // Two processes (two cores): each evaluates FP32 once and then every method × bit width it lists.
 const CASES: [string, string[]][] = [
   // W8A8 ADFQ is left to quantize-accuracy.test.ts: its 8-bit grid search takes ~2 min on lavapipe.
@@ -163,7 +164,19 @@ describe('adfq quantize (embedded demo)', () => {
     expect(r.asmo.accuracy.every((a: { images: number }) => a.images === 5)).toBe(true);
   });
 
+  it('--from-report re-runs the report (ASMO included) and finds every parameter identical', async () => {
+    result('asmo');
+    const again = await adfq('quantize', '--from-report', asmoReport, '--json', '--no-progress');
+    expect(again.code, again.stderr).toBe(0);
+    const j = JSON.parse(again.last);
+    expect(j).toMatchObject({ reproduced: true, differing: [], reproducedFrom: asmoReport });
+    expect(j.runs[0].quantized).toEqual(result('asmo').runs[0].quantized);
+    expect(again.stderr).toMatch(/reproduced .*: every parameter of 1 run\(s\) is identical/);
+  }, 300_000);
+
   it.each([
+    [['--from-report', notReport], /is not a report written by 'adfq quantize --report'/],
+    [['--from-report', 'x.json', '--bits', 'w4a4'], /Cannot read the report x.json|--from-report takes everything from the report/],
     [['--iters', '5', '--method', 'minmax'], /--iters runs module-wise optimisation, which applies to --method adfq/],
     [['--iters', '5', '--gradients', 'sgd'], /--gradients must be default or ste-lsq/],
     [['--asmo-batch', '4'], /--asmo-batch applies to module-wise optimisation: give --iters N too/],

@@ -8,6 +8,7 @@ import { parseArgs, type ParsedArgs } from './args.ts';
 import { evalCommand } from './commands/eval.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { quantizeCommand } from './commands/quantize.ts';
+import { KNOWN } from './known-flags.ts';
 import { runCommand } from './commands/run.ts';
 
 const HELP = `adfq: ViT inference and quantization on WebGPU (headless, same engine as the studio)
@@ -49,14 +50,14 @@ Options
   --kl-axis A            ASMO attention term: heads (default, the released code) or keys
   --track-accuracy N     ASMO: top-1 on the first N evaluation images after each block (default 0: off)
   --report <file.json>   quantize: settings, every quantizer parameter, accuracies, timings
+  --from-report <f.json> quantize: re-run what a --report file describes (model, images, seed, every
+                         method and bit width, ASMO settings) and say whether every parameter came out the same
   --json                 one JSON object as the last line of stdout
   --no-progress          no progress bar on stderr
   --debug                stack traces on errors
 `;
 
-const KNOWN = new Set(['json', 'debug', 'help', 'images', 'labels', 'preset', 'mean', 'std', 'resize', 'batch',
-  'limit', 'input', 'shape', 'out', 'no-progress', 'calib', 'eval', 'bits', 'method', 'no-ppoq', 'no-slq', 'no-log',
-  'calib-size', 'report', 'seed', 'iters', 'asmo-batch', 'asmo-modules', 'gradients', 'kl-axis', 'track-accuracy']);
+
 
 const COMMANDS: Record<string, (args: ParsedArgs) => Promise<unknown>> = {
   inspect: inspectCommand, eval: evalCommand, run: runCommand, quantize: quantizeCommand,

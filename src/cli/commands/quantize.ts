@@ -17,7 +17,8 @@ import { QuantViTRunner } from '../../engine/model/quant-runner.ts';
 import type { Ablation } from '../../engine/quant/params.ts';
 import { CALIB_INIT_IMAGES, calibrationMemoryPlan } from '../../engine/quant/calibrate-gpu.ts';
 import { calibrate, DEFAULT_QUANTIZE_SETTINGS, METHODS, type CalibrationResult, type Method } from '../../engine/quant/quantize.ts';
-import { intFlag, stringFlag, type ParsedArgs } from '../args.ts';
+import { intFlag, parseArgs, stringFlag, type ParsedArgs } from '../args.ts';
+import { KNOWN } from '../known-flags.ts';
 import { DEMO_IMAGES_PATH } from '../demo.ts';
 import { imagesFromArgs, preprocessingFromArgs, readModelArg } from '../model-input.ts';
 import { progressBar, type ProgressBar } from '../progress.ts';
@@ -103,7 +104,57 @@ function asmoProgress(label: string, iters: number, enabled: boolean, log: (m: s
   };
 }
 
+/** Options that say where output goes, not what is computed: not recorded for --from-report. */
+const OUTPUT_FLAGS = new Set(['report', 'json', 'no-progress', 'from-report', 'out', 'debug']);
+const PATH_FLAGS = new Set(['calib', 'eval', 'labels']);
+
+/** The command line that reproduces this run from any working directory (paths made absolute). */
+function reproducibleArgv(args: ParsedArgs, modelPath: string | null): string[] {
+  const argv = modelPath ? [resolve(modelPath)] : [];
+  for (const [name, value] of args.flags) {
+    if (OUTPUT_FLAGS.has(name)) continue;
+    argv.push(`--${name}`);
+    if (value !== true) argv.push(PATH_FLAGS.has(name) ? resolve(value) : value);
+  }
+  return argv;
+}
+
 export async function quantizeCommand(args: ParsedArgs) {
+  if (args.flags.has('from-report')) return fromReport(args);
+  return (await runQuantizeCommand(args)).out;
+}
+
+/**
+ * `--from-report f.json`: the report's command line again (output options from this one), then every
+ * run's parameters compared with the report's: `reproduced` says whether all came out identical.
+ */
+async function fromReport(args: ParsedArgs) {
+  const path = stringFlag(args, 'from-report')!;
+  let report: { argv?: unknown; calibFiles?: string[]; runs?: { method: string; bits: string; quantParams: unknown }[] };
+  try {
+    report = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`Cannot read the report ${path}: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(report.argv) || !report.argv.every((a) => typeof a === 'string') || !Array.isArray(report.runs)) {
+    throw new UsageError(`${path} is not a report written by 'adfq quantize --report' (it has no command line to re-run).`);
+  }
+  if (args.positional.length || [...args.flags.keys()].some((f) => !OUTPUT_FLAGS.has(f))) {
+    throw new UsageError('--from-report takes everything from the report; only --report, --json, --no-progress and --out may be added.');
+  }
+  const output = [...args.flags].filter(([f]) => f !== 'from-report').flatMap(([f, v]) => (v === true ? [`--${f}`] : [`--${f}`, v]));
+  const { out, runs, calibFiles } = await runQuantizeCommand(parseArgs(['quantize', ...(report.argv as string[]), ...output], KNOWN));
+  const sameImages = JSON.stringify(calibFiles) === JSON.stringify(report.calibFiles);
+  const differing = runs.filter((r, i) => JSON.stringify(r.quantParams) !== JSON.stringify(report.runs![i]?.quantParams))
+    .map((r) => `${r.method} ${r.bits}`);
+  const reproduced = sameImages && differing.length === 0 && runs.length === report.runs.length;
+  process.stderr.write(reproduced
+    ? `reproduced ${path}: every parameter of ${runs.length} run(s) is identical\n`
+    : `NOT reproduced: ${!sameImages ? 'the calibration images differ from the report\'s; ' : ''}${differing.length ? `parameters differ in ${differing.join(', ')}` : ''}\n`);
+  return { ...out, reproducedFrom: path, reproduced, differing };
+}
+
+async function runQuantizeCommand(args: ParsedArgs) {
   const json = args.flags.has('json'), showProgress = !args.flags.has('no-progress');
   const log = (m: string) => { if (showProgress) process.stderr.write(`${m}\n`); };
   const bitsList = (stringFlag(args, 'bits') ?? 'w4a4').split(',').map(parseBits);
@@ -251,7 +302,8 @@ export async function quantizeCommand(args: ParsedArgs) {
     };
     if (reportPath) {
       // Every run whole: settings, every quantizer parameter, per-site error and outlier fraction.
-      const report = { ...out, sites: first.sites, quantParams: first.quantParams, runs };
+      const report = { ...out, argv: reproducibleArgv(args, file.isDemo ? null : file.path), calibFiles: calibFiles.map((f) => f.path),
+        sites: first.sites, quantParams: first.quantParams, runs };
       try {
         await writeFile(reportPath, `${JSON.stringify(report, (_k, v) => (v === Infinity ? 'Infinity' : v), 1)}\n`);
       } catch (e) {
@@ -270,7 +322,7 @@ export async function quantizeCommand(args: ParsedArgs) {
         ...(reportPath ? [`report     ${reportPath}`] : []),
       ].join('\n') + '\n');
     }
-    return out;
+    return { out, runs, calibFiles: calibFiles.map((f) => f.path) };
   } finally {
     engine.dispose();
   }
