@@ -8,6 +8,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { checkGraph } from '../src/engine/export/check-graph.ts';
 
 const BIN = new URL('../bin/adfq.mjs', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'adfq-quantize-'));
@@ -36,7 +37,7 @@ for (const c of readdirSync(join(DEMO, 'images'))) {
 }
 
 const runs: Record<string, Run> = {};
-const report = join(tmp, 'report.json'), asmoReport = join(tmp, 'asmo.json'), notReport = join(tmp, 'not-a-report.json');
+const report = join(tmp, 'report.json'), asmoReport = join(tmp, 'asmo.json'), asmoOnnx = join(tmp, 'demo.q.onnx'), notReport = join(tmp, 'not-a-report.json');
 writeFileSync(notReport, '{"model": "x.onnx"}');
 // Two processes (two cores): each evaluates FP32 once and then every method × bit width it lists.
 const CASES: [string, string[]][] = [
@@ -47,7 +48,7 @@ const CASES: [string, string[]][] = [
   ['same-folder', [DEMO_MODEL, '--calib', SMALL, '--eval', SMALL, '--calib-size', '7', '--seed', '3', '--bits', 'w8a8', '--method', 'minmax']],
   // Module-wise optimisation, short: 8 steps of the attention modules and the head.
   ['asmo', [DEMO_MODEL, '--calib', SMALL, '--eval', SMALL, '--calib-size', '10', '--bits', 'w4a4', '--iters', '8', '--asmo-batch', '4',
-    '--asmo-modules', 'attention,head', '--track-accuracy', '5', '--report', asmoReport]],
+    '--asmo-modules', 'attention,head', '--track-accuracy', '5', '--report', asmoReport, '--out', asmoOnnx]],
 ];
 
 beforeAll(async () => {
@@ -164,6 +165,16 @@ describe('adfq quantize (embedded demo)', () => {
     expect(r.asmo.accuracy.every((a: { images: number }) => a.images === 5)).toBe(true);
   });
 
+  it('--out exports the run (hardened rounding included) as a valid ONNX file of the stated size', () => {
+    const e = result('asmo').runs[0].exported;
+    expect(e).toMatchObject({ path: asmoOnnx, format: 'qdq', opset: 13, bitsW: 4 });
+    const bytes = new Uint8Array(readFileSync(asmoOnnx));
+    expect(bytes.length).toBe(e.fileBytes);
+    expect(checkGraph(bytes)).toEqual([]);
+    expect(e.packedWeightBytes).toBeLessThan(e.fp32WeightBytes / 4);
+    expect(readdirSync(tmp).some((f) => f.includes('.partial-'))).toBe(false);
+  });
+
   it('--from-report re-runs the report (ASMO included) and finds every parameter identical', async () => {
     result('asmo');
     const again = await adfq('quantize', '--from-report', asmoReport, '--json', '--no-progress');
@@ -177,6 +188,8 @@ describe('adfq quantize (embedded demo)', () => {
   it.each([
     [['--from-report', notReport], /is not a report written by 'adfq quantize --report'/],
     [['--from-report', 'x.json', '--bits', 'w4a4'], /Cannot read the report x.json|--from-report takes everything from the report/],
+    [['--opset', '17'], /--opset applies to the exported model: give --out model.q.onnx too/],
+    [['--out', 'x.onnx', '--int4'], /--int4 stores int4 weight codes: it needs --format qdq --opset 21/],
     [['--iters', '5', '--method', 'minmax'], /--iters runs module-wise optimisation, which applies to --method adfq/],
     [['--iters', '5', '--gradients', 'sgd'], /--gradients must be default or ste-lsq/],
     [['--asmo-batch', '4'], /--asmo-batch applies to module-wise optimisation: give --iters N too/],

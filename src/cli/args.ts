@@ -8,7 +8,7 @@ export interface ParsedArgs {
 }
 
 /** Flags that take no value; every other `--flag` consumes the next argument (or `--flag=value`). */
-const BOOLEAN_FLAGS = new Set(['json', 'debug', 'help', 'cpu', 'no-progress', 'no-ppoq', 'no-slq', 'no-log']);
+const BOOLEAN_FLAGS = new Set(['json', 'debug', 'help', 'cpu', 'no-progress', 'no-ppoq', 'no-slq', 'no-log', 'int4']);
 
 export function parseArgs(argv: string[], known: ReadonlySet<string>): ParsedArgs {
   const flags = new Map<string, string | true>();

@@ -50,6 +50,10 @@ Options
   --kl-axis A            ASMO attention term: heads (default, the released code) or keys
   --track-accuracy N     ASMO: top-1 on the first N evaluation images after each block (default 0: off)
   --report <file.json>   quantize: settings, every quantizer parameter, accuracies, timings
+  --out <model.q.onnx>   quantize: export each run as ONNX (several runs: <name>.<method>-<bits>.onnx)
+  --format F             quantize --out: qdq (integer weights + DequantizeLinear, default) or
+                         fake-quant-weights (FP32 weights holding the quantized values)
+  --opset N              quantize --out: 13 (default), 17 or 21;  --int4: int4 weight codes (qdq, opset 21)
   --from-report <f.json> quantize: re-run what a --report file describes (model, images, seed, every
                          method and bit width, ASMO settings) and say whether every parameter came out the same
   --json                 one JSON object as the last line of stdout

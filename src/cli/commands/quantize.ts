@@ -5,7 +5,7 @@
  * calibrating on the first N demo images taken round-robin over the class folders (so every class is in
  * the calibration set) and evaluating on the remaining ones.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Engine } from '../../engine/engine.ts';
 import { UnsupportedModelError, UsageError } from '../../engine/errors.ts';
@@ -22,6 +22,8 @@ import { KNOWN } from '../known-flags.ts';
 import { DEMO_IMAGES_PATH } from '../demo.ts';
 import { imagesFromArgs, preprocessingFromArgs, readModelArg } from '../model-input.ts';
 import { progressBar, type ProgressBar } from '../progress.ts';
+import { buildQuantizedOnnx, type ExportFormat, type ExportSummary } from '../../engine/export/export-onnx.ts';
+import { writeFileAtomic } from '../write-atomic.ts';
 import { runAsmo, type HeldOutImages } from '../../engine/asmo/optimize.ts';
 import { asmoMemoryPlan } from '../../engine/asmo/memory-plan.ts';
 import { DEFAULT_ASMO_CALIB_IMAGES, DEFAULT_ASMO_SETTINGS, type AsmoEvent, type AsmoModuleKind, type AsmoSettings, type AsmoSummary } from '../../engine/asmo/settings.ts';
@@ -51,6 +53,8 @@ interface QuantRun {
   sites: CalibrationResult['sites']; quantParams: CalibrationResult['params'];
   /** ASMO's run (adfq with --iters): settings, per-module loss curves and rounding shares, accuracy so far. */
   asmo: AsmoSummary | null; optimisationSeconds: number;
+  /** --out: the exported file and its sizes. */
+  exported: (ExportSummary & { path: string }) | null;
 }
 
 const ASMO_MODULES: readonly AsmoModuleKind[] = ['patch', 'attention', 'mlp', 'head'];
@@ -105,7 +109,27 @@ function asmoProgress(label: string, iters: number, enabled: boolean, log: (m: s
 }
 
 /** Options that say where output goes, not what is computed: not recorded for --from-report. */
-const OUTPUT_FLAGS = new Set(['report', 'json', 'no-progress', 'from-report', 'out', 'debug']);
+const OUTPUT_FLAGS = new Set(['report', 'json', 'no-progress', 'from-report', 'out', 'format', 'opset', 'int4', 'debug']);
+
+interface ExportTarget { path: string; format: ExportFormat; opset: 13 | 17 | 21; int4: boolean }
+
+/** --out model.q.onnx [--format qdq|fake-quant-weights] [--opset 13|17|21] [--int4]; null without --out. */
+function exportFromArgs(args: ParsedArgs): ExportTarget | null {
+  const path = stringFlag(args, 'out'), given = ['format', 'opset', 'int4'].filter((f) => args.flags.has(f));
+  if (!path) {
+    if (given.length) throw new UsageError(`--${given[0]} applies to the exported model: give --out model.q.onnx too.`);
+    return null;
+  }
+  const format = (stringFlag(args, 'format') ?? 'qdq') as ExportFormat, opset = Number(stringFlag(args, 'opset') ?? 13);
+  if (format !== 'qdq' && format !== 'fake-quant-weights') throw new UsageError(`--format must be qdq or fake-quant-weights, not '${format}'.`);
+  if (opset !== 13 && opset !== 17 && opset !== 21) throw new UsageError(`--opset must be 13, 17 or 21, not '${stringFlag(args, 'opset')}'.`);
+  if (args.flags.has('int4') && (format !== 'qdq' || opset !== 21)) throw new UsageError('--int4 stores int4 weight codes: it needs --format qdq --opset 21.');
+  return { path, format, opset, int4: args.flags.has('int4') };
+}
+
+/** Where run `r` of `count` goes: the --out path itself for one run, else '<name>.<method>-<bits>.onnx'. */
+const exportPath = (out: string, count: number, method: string, bits: string) =>
+  count === 1 ? out : out.replace(/(\.onnx)?$/i, `.${method}-${bits}.onnx`);
 const PATH_FLAGS = new Set(['calib', 'eval', 'labels']);
 
 /** The command line that reproduces this run from any working directory (paths made absolute). */
@@ -173,6 +197,7 @@ async function runQuantizeCommand(args: ParsedArgs) {
   const asmo = asmoFromArgs(args, seed);
   if (asmo && !methods.includes('adfq')) throw new UsageError('--iters runs module-wise optimisation, which applies to --method adfq.');
   const trackAccuracy = intFlag(args, 'track-accuracy', 0, 100_000) ?? 0;
+  const exportTo = exportFromArgs(args);
   /**
    * Without --calib-size: 32 images, or ASMO's 1024 (§5.2) capped by what there is (half of a folder that is
    * also evaluated), said on stderr.
@@ -282,14 +307,23 @@ async function runQuantizeCommand(args: ParsedArgs) {
         runs.push({ method: optimised ? 'adfq+asmo' : method, bits: `w${bitsW}a${bitsA}`, bitsW, bitsA, ablation: method === 'adfq' ? ablation : null,
           settings: { ...cal.settings, asmo: optimised ? asmo : null }, quantized: acc(q), calibrationSeconds: cal.seconds, quantizedEvalSeconds: q.seconds,
           searches: cal.backend, sites: cal.sites, quantParams: params, asmo: optimised?.summary ?? null,
-          optimisationSeconds: optimised?.summary.seconds ?? 0 });
+          optimisationSeconds: optimised?.summary.seconds ?? 0, exported: null });
+      }
+    }
+    if (exportTo) {
+      for (const r of runs) {
+        const path = exportPath(exportTo.path, runs.length, r.method, r.bits);
+        const built = buildQuantizedOnnx(model, r.quantParams, { format: exportTo.format, opset: exportTo.opset, int4Weights: exportTo.int4, settings: r.settings });
+        await writeFileAtomic(path, built.bytes);
+        r.exported = { ...built.summary, path };
+        log(`exported ${r.method} ${r.bits}: ${path} (${(built.summary.fileBytes / 2 ** 20).toFixed(2)} MiB; FP32 weights ${(built.summary.fp32WeightBytes / 2 ** 20).toFixed(2)} MiB, packed at ${r.bitsW} bits ${(built.summary.packedWeightBytes / 2 ** 20).toFixed(2)} MiB)`);
       }
     }
     const first = runs[0];
     const timings = { calibrationSeconds: first.calibrationSeconds, fp32EvalSeconds: fp.seconds, quantizedEvalSeconds: first.quantizedEvalSeconds,
       totalSeconds: (performance.now() - started) / 1000 };
     const summaryOf = (r: QuantRun) => ({ method: r.method, bits: r.bits, bitsW: r.bitsW, bitsA: r.bitsA, ablation: r.ablation,
-      quantized: r.quantized, calibrationSeconds: r.calibrationSeconds, optimisationSeconds: r.optimisationSeconds,
+      quantized: r.quantized, calibrationSeconds: r.calibrationSeconds, optimisationSeconds: r.optimisationSeconds, exported: r.exported,
       quantizedEvalSeconds: r.quantizedEvalSeconds,
       asmo: r.asmo && { iters: r.asmo.settings.iters, images: r.asmo.images, accuracy: r.asmo.accuracy,
         modules: r.asmo.modules.map((m) => ({ name: m.name, recBefore: m.recBefore, recAfter: m.recAfter, rounding: m.rounding, seconds: m.seconds })) } });
@@ -304,11 +338,7 @@ async function runQuantizeCommand(args: ParsedArgs) {
       // Every run whole: settings, every quantizer parameter, per-site error and outlier fraction.
       const report = { ...out, argv: reproducibleArgv(args, file.isDemo ? null : file.path), calibFiles: calibFiles.map((f) => f.path),
         sites: first.sites, quantParams: first.quantParams, runs };
-      try {
-        await writeFile(reportPath, `${JSON.stringify(report, (_k, v) => (v === Infinity ? 'Infinity' : v), 1)}\n`);
-      } catch (e) {
-        throw new UsageError(`Cannot write the report to ${reportPath}: ${(e as Error).message}`);
-      }
+      await writeFileAtomic(reportPath, `${JSON.stringify(report, (_k, v) => (v === Infinity ? 'Infinity' : v), 1)}\n`);
     }
     if (!json) {
       const pct = (v: number) => `${(100 * v).toFixed(2)}%`.padStart(8);
