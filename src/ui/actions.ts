@@ -85,6 +85,8 @@ function clearResults(): void {
   if (!useStudio.getState().statistics.running) useStudio.setState({ statistics: initialStatistics });
   // A run still going finishes on the old model and images; its result is dropped (generation differs).
   patch('quantization', { runs: [], selected: null, error: null, generation: useStudio.getState().quantization.generation + 1 });
+  // Exports belong to the runs (their bytes, kept by export-actions.ts, are keyed by generation too).
+  patch('export', { builds: {} });
   useStudio.setState({ asmo: initialAsmoLive });
 }
 

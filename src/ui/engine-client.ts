@@ -4,7 +4,8 @@ import type { EvalResult } from '../engine/eval/evaluate.ts';
 import type { PreprocessSpec } from '../engine/image/transform.ts';
 import type { QuantizeSettings } from '../engine/quant/quantize.ts';
 import type { SiteId, SiteStats, StatsSettings, StatsSummary } from '../engine/stats/types.ts';
-import type { ErrorInfo, LoadedModel, QuantizeRunResult, Request, Response, WorkerImage } from '../worker/protocol.ts';
+import type { ExportSummary } from '../engine/export/export-onnx.ts';
+import type { ErrorInfo, ExportJob, LoadedModel, QuantizeRunResult, Request, Response, WorkerImage } from '../worker/protocol.ts';
 
 export class EngineRequestError extends Error {
   constructor(readonly info: ErrorInfo) { super(info.message); }
@@ -107,6 +108,12 @@ export class EngineClient {
       pause: (paused) => this.worker.postMessage({ kind: 'pause', id: 0, target: r.id, paused } satisfies Request),
       done: r.done.then((m) => m.result),
     };
+  }
+
+  /** The loaded model quantized by a run's parameters as a whole ONNX file (built in the worker), with its sizes. */
+  async exportModel(job: ExportJob): Promise<{ bytes: Uint8Array; summary: ExportSummary }> {
+    const r = await this.request<'export-result'>({ kind: 'export', ...job } as Omit<Request, 'id'>).done;
+    return { bytes: r.bytes, summary: r.summary };
   }
 
   /** Tests only: makes the worker's device go away, to exercise the device-lost path. */

@@ -109,6 +109,7 @@ export async function runQuantization(batchSize = 8): Promise<void> {
         id, label: runLabel(r.settings), settings: r.settings, calibImages: r.calibImages, evalImages: r.evalImages, evalSet,
         fp32: r.fp32, quantized: r.quantized, seconds: r.timings.totalSeconds, timings: r.timings, backend: r.backend,
         sites: r.sites, params: r.params, skipped: r.skipped, ...(r.asmo ? { asmo: r.asmo } : {}),
+        spec, calibNames: r.calibNames, predictions: r.predictions, finishedAt: new Date().toISOString(),
       }],
     });
   } catch (e) {

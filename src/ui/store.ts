@@ -15,7 +15,9 @@ import type { ViTQuantParams } from '../engine/quant/params.ts';
 import type { SiteQuantReport } from '../engine/quant/quantize.ts';
 import { DEFAULT_QUANTIZE_SETTINGS, type Method, type QuantizeSettings } from '../engine/quant/settings.ts';
 import type { SiteId, SiteStats, StatsSummary } from '../engine/stats/types.ts';
-import type { ErrorInfo, LoadedModel, QuantizeTimings } from '../worker/protocol.ts';
+import type { ExportSummary } from '../engine/export/export-onnx.ts';
+import type { PreprocessSpec } from '../engine/image/transform.ts';
+import type { ErrorInfo, LoadedModel, QuantizeTimings, RunPrediction } from '../worker/protocol.ts';
 
 export interface DataImage { name: string; label: number | null; bytes: Uint8Array }
 
@@ -100,6 +102,22 @@ export interface QuantRun {
   sites: SiteQuantReport[];
   params: ViTQuantParams;
   skipped: SkippedImage[];
+  /** The preprocessing the run calibrated and evaluated with. */
+  spec: PreprocessSpec;
+  /** Calibration images that decoded, in order; every evaluated image's top-1 (FP32 and quantized). */
+  calibNames: string[];
+  predictions: RunPrediction[];
+  /** ISO time the run finished (the report's date). */
+  finishedAt: string;
+}
+
+export type ExportOpsetChoice = 13 | 17 | 21;
+
+/** One model export of one run with one set of options: built in the worker, its bytes kept outside the store. */
+export interface ExportBuild {
+  status: 'building' | 'ready' | 'failed';
+  summary: ExportSummary | null;
+  error: ErrorInfo | null;
 }
 
 export interface StudioState {
@@ -128,6 +146,8 @@ export interface StudioState {
     generation: number;
   };
   asmo: AsmoLive;
+  /** Export options and the model exports built so far, by exportKey (export-actions.ts). */
+  export: { opset: ExportOpsetChoice; int4: boolean; builds: Record<string, ExportBuild> };
   /** Page-level state: the drag overlay and messages about dropped files. */
   ui: { dragging: boolean; dropNotice: string | null };
 }
@@ -161,6 +181,7 @@ export const useStudio = create<StudioState>(() => ({
   statistics: initialStatistics,
   quantization: { form: initialQuantForm, running: false, phase: '', done: 0, total: 0, error: null, runs: [], selected: null, levelToken: 0, generation: 0 },
   asmo: initialAsmoLive,
+  export: { opset: 13, int4: false, builds: {} },
   ui: { dragging: false, dropNotice: null },
 }));
 

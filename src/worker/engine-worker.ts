@@ -10,6 +10,7 @@ import { evaluate } from '../engine/eval/evaluate.ts';
 import { collectStats, type StatsCollection } from '../engine/stats/collect-stats.ts';
 import type { ErrorInfo, Request, Response, WorkerImage } from './protocol.ts';
 import { PauseGate } from './pause-gate.ts';
+import { runExport } from './export-request.ts';
 import { runQuantize } from './quantize-request.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
@@ -82,6 +83,14 @@ async function handle(req: Request): Promise<void> {
         gates.delete(req.id);
         gate.open();
       }
+      return;
+    }
+    case 'export': {
+      const { id: _id, kind: _kind, ...job } = req;
+      const out = runExport(requireEngine(), job);
+      // The bytes move to the page (no copy) unless they share their buffer; the worker keeps nothing of the export.
+      const bytes = out.bytes.byteOffset === 0 && out.bytes.byteLength === out.bytes.buffer.byteLength ? out.bytes : out.bytes.slice();
+      scope.postMessage({ kind: 'export-result', id: req.id, bytes, summary: out.summary } satisfies Response, [bytes.buffer]);
       return;
     }
     case 'cancel':

@@ -4,6 +4,7 @@
  */
 import type { AsmoEvent, AsmoSummary } from '../engine/asmo/settings.ts';
 import type { EvalResult, SkippedImage } from '../engine/eval/evaluate.ts';
+import type { ExportFormat, ExportOpset, ExportSummary } from '../engine/export/export-onnx.ts';
 import type { Accuracy } from '../engine/eval/metrics.ts';
 import type { PreprocessSpec } from '../engine/image/transform.ts';
 import type { ViTQuantParams } from '../engine/quant/params.ts';
@@ -24,11 +25,20 @@ export type Request =
    * `settings.asmo` is set (streaming `asmo-event`s), then evaluates FP32 and quantized on the rest.
    */
   | { kind: 'quantize'; id: number; images: WorkerImage[]; spec: PreprocessSpec; batchSize: number; calibSize: number; settings: QuantizeSettings }
+  /**
+   * Writes the loaded model quantized by `params` (a finished run's, kept by the page) as ONNX, whole, in
+   * memory; answers with the file's bytes and its sizes. `preprocessing` (the run's) goes into the metadata.
+   */
+  | { kind: 'export'; id: number; params: ViTQuantParams; settings: QuantizeSettings; format: ExportFormat; opset: ExportOpset;
+      int4Weights: boolean; preprocessing: { mean: number[]; std: number[]; resize: number }; metadata: Record<string, string> }
   | { kind: 'cancel'; id: number; target: number }
   /** Holds a running request's module-wise optimisation between two steps (paused) or lets it go on. */
   | { kind: 'pause'; id: number; target: number; paused: boolean }
   /** Tests only: destroys the device, as a driver reset or GPU process crash would. */
   | { kind: 'debug-lose-device'; id: number };
+
+/** What an `export` request asks for. */
+export type ExportJob = Omit<Extract<Request, { kind: 'export' }>, 'kind' | 'id'>;
 
 export interface ErrorInfo { code: string; message: string }
 
@@ -56,7 +66,13 @@ export interface QuantizeRunResult {
   /** Module-wise optimisation, when the settings asked for it: its curves, rounding, accuracy so far. */
   asmo?: AsmoSummary;
   timings: QuantizeTimings;
+  /** Names of the calibration images that decoded, in the order they were used. */
+  calibNames: string[];
+  /** Top-1 of every evaluated image, FP32 and quantized (same order, same tensors). */
+  predictions: RunPrediction[];
 }
+
+export interface RunPrediction { name: string; label: number | null; fp32: number; quantized: number }
 
 /** Seconds per stage of a quantize request; `optimisationSeconds` is 0 without ASMO. */
 export interface QuantizeTimings {
@@ -77,5 +93,6 @@ export type Response =
   /** One event of a running module-wise optimisation (module start, loss points, finished module, accuracy so far). */
   | { kind: 'asmo-event'; id: number; event: AsmoEvent }
   | { kind: 'quant-result'; id: number; result: QuantizeRunResult }
+  | { kind: 'export-result'; id: number; bytes: Uint8Array; summary: ExportSummary }
   | { kind: 'error'; id: number; error: ErrorInfo }
   | { kind: 'device-lost'; id: 0; error: ErrorInfo };

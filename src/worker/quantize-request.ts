@@ -14,7 +14,7 @@ import type { Accuracy } from '../engine/eval/metrics.ts';
 import { imageBytesToTensor, type PreprocessSpec } from '../engine/image/index.ts';
 import { QuantViTRunner } from '../engine/model/quant-runner.ts';
 import { calibrate, type QuantizeSettings } from '../engine/quant/quantize.ts';
-import type { QuantizeRunResult, WorkerImage } from './protocol.ts';
+import type { QuantizeRunResult, RunPrediction, WorkerImage } from './protocol.ts';
 import { splitImages } from './split-images.ts';
 
 export interface QuantizeJob {
@@ -76,10 +76,12 @@ export async function runQuantize(engine: Engine, job: QuantizeJob): Promise<Qua
   const split = splitImages(images, n);
 
   const per = (spec.channels ?? 3) * spec.imageSize * spec.imageSize, skipped: SkippedImage[] = [], tensors: Float32Array[] = [];
+  const calibNames: string[] = [];
   job.onProgress(0, split.calib.length, 'decoding');
   for (const im of split.calib) {
     try {
       tensors.push(imageBytesToTensor(im.bytes, im.name, spec));
+      calibNames.push(im.name);
     } catch (e) {
       skipped.push({ name: im.name, reason: e instanceof AdfqError ? e.message : `could not be read (${String(e)})` });
     }
@@ -133,5 +135,15 @@ export async function runQuantize(engine: Engine, job: QuantizeJob): Promise<Qua
     ...(asmo ? { asmo } : {}),
     timings: { calibrationSeconds: cal.seconds, optimisationSeconds, fp32EvalSeconds: fp.seconds, quantizedEvalSeconds: q.seconds,
       totalSeconds: (performance.now() - started) / 1000 },
+    calibNames, predictions: pairPredictions(fp, q),
   };
+}
+
+/** Both evaluations' top-1 per image; they read the same images, so the same ones decode in the same order. */
+function pairPredictions(fp: EvalResult, q: EvalResult): RunPrediction[] {
+  return fp.predictions.map((p, i) => {
+    const other = q.predictions[i];
+    if (other?.name !== p.name) throw new AdfqError('internal', `The FP32 and quantized evaluations read different images (${p.name} vs ${other?.name}).`);
+    return { name: p.name, label: p.label, fp32: p.top5[0], quantized: other.top5[0] };
+  });
 }

@@ -11,6 +11,7 @@ import { selectSite } from '../stats-actions.ts';
 import { useStudio } from '../store.ts';
 import { AsmoMemory } from './AsmoMemory.tsx';
 import { CalibrationMemory } from './CalibrationMemory.tsx';
+import { ExportSection } from './ExportSection.tsx';
 import { QuantResultsTable } from './QuantResultsTable.tsx';
 import { QuantSettingsForm } from './QuantSettingsForm.tsx';
 
@@ -66,6 +67,7 @@ export function QuantizePanel() {
           <Suspense fallback={<p className="muted">Loading chart…</p>}>
             <QuantErrorChart sites={run.sites} depth={depth} onPick={pickSite} />
           </Suspense>
+          <ExportSection run={run} />
         </>
       )}
     </section>
