@@ -5,12 +5,14 @@
 import { UsageError } from './errors.ts';
 import { acquireGpu, type AcquireOptions, type GpuContext } from './gpu/device.ts';
 import { ViTRunner } from './model/vit-runner.ts';
-import { importViT } from './onnx/import-vit.ts';
+import type { ExportQuantization } from './onnx/import-export.ts';
+import { importVitOrExport } from './onnx/import-vit.ts';
 import type { ViTModel } from './vit/description.ts';
 import { summarize, type ModelSummary } from './vit/summary.ts';
 
 export class Engine {
   private current: ViTRunner | null = null;
+  private quant: ExportQuantization | null = null;
 
   private constructor(readonly gpu: GpuContext) {}
 
@@ -20,17 +22,27 @@ export class Engine {
 
   get adapterInfo(): string { return this.gpu.adapterInfo; }
 
-  /** Imports and uploads a model; the previous one is kept if the new one is rejected. */
+  /**
+   * Imports and uploads a model; the previous one is kept if the new one is rejected. An adfq-studio export
+   * loads as its fake-quantized weights (engine.model, run in FP32 by `predict`) plus its quantizers
+   * (engine.quantization; QuantViTRunner(engine.gpu, engine.model, quantization.params) runs it quantized).
+   */
   loadModel(bytes: Uint8Array, onWarning?: (m: string) => void): ModelSummary {
-    const model = importViT(bytes, { onWarning });
-    return this.useModel(model);
+    const { model, quant } = importVitOrExport(bytes, { onWarning });
+    return this.useModel(model, quant);
   }
 
-  useModel(model: ViTModel): ModelSummary {
+  useModel(model: ViTModel, quant: ExportQuantization | null = null): ModelSummary {
     const runner = new ViTRunner(this.gpu, model);
     this.current?.dispose();
     this.current = runner;
+    this.quant = quant;
     return summarize(model);
+  }
+
+  /** The quantizers of the loaded model when it is an adfq-studio export, else null. */
+  get quantization(): ExportQuantization | null {
+    return this.current ? this.quant : null;
   }
 
   get model(): ViTModel {

@@ -1,7 +1,12 @@
-/** `adfq eval [model] --images <dir>`: top-1/top-5 through our WebGPU engine. */
+/**
+ * `adfq eval [model] --images <dir>`: top-1/top-5 through our WebGPU engine. An adfq-studio export is
+ * evaluated quantized: its weights and every activation quantizer from the file (QuantViTRunner).
+ */
 import { Engine } from '../../engine/engine.ts';
 import { UnsupportedModelError } from '../../engine/errors.ts';
 import { evaluate } from '../../engine/eval/evaluate.ts';
+import { QuantViTRunner } from '../../engine/model/quant-runner.ts';
+import { quantizationLabel, quantizationSummary } from '../../engine/onnx/import-export.ts';
 import { intFlag, type ParsedArgs } from '../args.ts';
 import { imagesFromArgs, preprocessingFromArgs, readModelArg } from '../model-input.ts';
 import { progressBar } from '../progress.ts';
@@ -11,9 +16,15 @@ export async function evalCommand(args: ParsedArgs) {
   const file = await readModelArg(args, true);
   const batchSize = intFlag(args, 'batch', 1, 1024) ?? 8;
   const engine = await Engine.create();
+  let quantRunner: QuantViTRunner | null = null;
   try {
     const summary = engine.loadModel(file.bytes, (m) => process.stderr.write(`warning: ${m}\n`));
-    const config = engine.model.config;
+    const config = engine.model.config, quant = engine.quantization;
+    if (quant) {
+      process.stderr.write(`adfq export: ${quantizationLabel(quant)}, quantizers from the file (${quant.format}, opset ${quant.opset}); evaluating the quantized model\n`);
+      quantRunner = new QuantViTRunner(engine.gpu, engine.model, quant.params);
+    }
+    const predict = quantRunner ? (px: Float32Array, b: number) => quantRunner!.forward(px, b) : engine.predict;
     if (config.inChannels !== 1 && config.inChannels !== 3) {
       throw new UnsupportedModelError(`The model takes ${config.inChannels}-channel input; images give 1 or 3. Use 'adfq run' with raw tensors.`);
     }
@@ -24,7 +35,7 @@ export async function evalCommand(args: ParsedArgs) {
     if (images.labels.labelled === 0) process.stderr.write(`warning: ${images.labels.labelSource}; accuracy cannot be measured.\n`);
     const bar = progressBar('eval', !args.flags.has('no-progress'));
     const result = await evaluate({
-      sources: images.sources, predict: engine.predict, spec: pre.spec, numClasses: config.numClasses,
+      sources: images.sources, predict, spec: pre.spec, numClasses: config.numClasses,
       batchSize, onProgress: (d, t) => bar.update(d, t),
     });
     bar.finish();
@@ -35,11 +46,12 @@ export async function evalCommand(args: ParsedArgs) {
       unknownLabels: images.labels.unknown, preprocessing: { ...pre.spec, source: pre.source },
       batchSize, seconds: result.seconds, imagesPerSecond: result.predictions.length / result.seconds,
       parameters: summary.parameters,
+      quantization: quant ? quantizationSummary(quant) : null,
     };
     if (!json) {
       const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
       process.stdout.write([
-        `model      ${file.path}${file.isDemo ? ' (embedded demo)' : ''}`,
+        `model      ${file.path}${file.isDemo ? ' (embedded demo)' : ''}${quant ? ` (adfq export, ${quantizationLabel(quant)}, evaluated quantized)` : ''}`,
         `adapter    ${engine.adapterInfo}`,
         `labels     ${images.labels.labelSource}`,
         `images     ${images.sources.length} (${result.count} labelled, ${result.skipped.length} skipped)`,
@@ -51,6 +63,7 @@ export async function evalCommand(args: ParsedArgs) {
     }
     return out;
   } finally {
+    quantRunner?.dispose();
     engine.dispose();
   }
 }

@@ -4,6 +4,8 @@
  * initializer names; weights are converted to the canonical layouts of vit/description.ts.
  * Errors: InvalidModelFileError (not ONNX), UnsupportedModelError (not a ViT we know, naming the node),
  * ModelWeightError (missing, mis-shaped or absurd weights, naming the tensor). Limits: ./limits.ts.
+ * adfq-studio exports (quantized ONNX with `adfq.export.*` metadata) are read by import-export.ts instead:
+ * importVitOrExport returns their quantization too; importViT their model (the fake-quantized weights).
  */
 import { ModelWeightError, UnsupportedModelError } from '../errors';
 import type { BlockWeights, ViTModel } from '../vit/description';
@@ -15,7 +17,8 @@ import { matchEmbedding } from './match-embedding';
 import { matchHead } from './match-head';
 import { matchLayerNorm } from './match-layernorm';
 import { readLabels, readPreprocessing } from './metadata';
-import { decodeModel, defaultOpset } from './proto';
+import { importAdfqExport, type ExportQuantization } from './import-export';
+import { decodeModel, defaultOpset, type ModelProto } from './proto';
 
 export interface ImportOptions {
   /** Called for recoverable oddities (metadata that does not fit the model, …). */
@@ -37,9 +40,24 @@ function sameValues(values: number[], what: string): number {
   return v0;
 }
 
-export function importViT(bytes: Uint8Array, opts: ImportOptions = {}): ViTModel {
-  const warn = opts.onWarning ?? (() => {});
+export interface ImportedModel {
+  model: ViTModel;
+  /** The quantization of an adfq-studio export; null for any other model. */
+  quant: ExportQuantization | null;
+}
+
+/** Any ViT we read: a plain ONNX ViT (quant null) or an adfq-studio export with its quantizers. */
+export function importVitOrExport(bytes: Uint8Array, opts: ImportOptions = {}): ImportedModel {
   const model = decodeModel(bytes);
+  return importAdfqExport(model, opts) ?? { model: importGraph(model, opts), quant: null };
+}
+
+export function importViT(bytes: Uint8Array, opts: ImportOptions = {}): ViTModel {
+  return importVitOrExport(bytes, opts).model;
+}
+
+function importGraph(model: ModelProto, opts: ImportOptions): ViTModel {
+  const warn = opts.onWarning ?? (() => {});
   const opset = defaultOpset(model);
   const g = new OnnxGraph(model.graph!);
   g.checkReferences();
