@@ -35,7 +35,8 @@ const SESSION = { graphOptimizationLevel: 'all' as const, extra: { session: { qd
 
 /** The report's evaluation images (first `count`, sorted), preprocessed as the report says. */
 async function images(): Promise<Float32Array> {
-  const dir = flag('images') ?? report.argv[report.argv.indexOf('--eval') + 1];
+  const dir = flag('images') ?? report.argv?.[report.argv.indexOf('--eval') + 1];
+  if (!dir) throw new Error('The report names no evaluation folder: give --images <dir>.');
   const calib = new Set<string>(report.calibFiles ?? []);
   const files = (await listImageFiles(dir)).filter((f) => !calib.has(f.path)).slice(0, count);
   const spec = { ...report.preprocessing };
