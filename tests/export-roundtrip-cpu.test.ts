@@ -58,8 +58,14 @@ describe.each(FIXTURES)('round trip of %s', (name) => {
     expect(quant).not.toBeNull();
     expect(quant!.params).toEqual(params);
     expect(quant!.ambiguousColumns).toBe(0);
-    expect(quant!.weightQuantizers).toBe(options.format === 'qdq' ? 'codes' : 'values');
+    expect(quant!.weightQuantizers).toBe('metadata');
     expect(quant!).toMatchObject({ format: options.format, opset: options.opset, bitsW: 4, bitsA: 4, method: 'minmax' });
+    // Without Δ/z in the metadata (files of export version 1 before they were added): recovered from the codes or values.
+    const bare = edit(bytes, (m) => setMeta(m, 'adfq.quant.weights',
+      JSON.stringify(JSON.parse(meta(m, 'adfq.quant.weights')).map(({ delta, zero, ...w }: { delta: number[]; zero: number[] }) => w))));
+    const recovered = importVitOrExport(bare).quant!;
+    expect(recovered.weightQuantizers).toBe(options.format === 'qdq' ? 'codes' : 'values');
+    expect(recovered.params).toEqual(params);
     expectSameModel(back, model, params);
     expect(bitDiffs(vitForwardQuantCpu(back, quant!.params, pixels, IMAGES), vitForwardQuantCpu(model, params, pixels, IMAGES)).length).toBe(0);
     // importViT on an export gives its model (the fake-quantized weights).
@@ -201,7 +207,7 @@ describe('adfq inspect on an export', () => {
     const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(j).toMatchObject({ depth: model.config.depth, numClasses: 10, prefixTokens: 2 });
     expect(j.quantization).toMatchObject({ label: 'W4A4 minmax', format: 'qdq', opset: 21, bitsW: 4, bitsA: 4, method: 'minmax',
-      sites: 2 + 8 * model.config.depth + 1, weightStorage: { int4: 4 * model.config.depth + 3 }, adaroundLayers: [], weightQuantizers: 'codes' });
+      sites: 2 + 8 * model.config.depth + 1, weightStorage: { int4: 4 * model.config.depth + 3 }, adaroundLayers: [], weightQuantizers: 'metadata' });
     expect(j.quantization.quantizers).toEqual({ uniform: 3 + 4 * model.config.depth, ppoq: 2 * model.config.depth, log: model.config.depth, slq: model.config.depth });
   });
 });

@@ -103,7 +103,7 @@ describe('the demo exported at W4A4 (ADFQ) loads back with its quantizers and co
       const differing = zeros(quant!.params).filter((z, i) => z !== zeros(params)[i]).length;
       console.log(`[export-roundtrip] AdaRound masks, ${options.format}: weight Δ/z from the ${quant!.weightQuantizers}, ${quant!.ambiguousColumns} ambiguous columns, ${differing} z differ`);
       expect(differing).toBeLessThanOrEqual(quant!.ambiguousColumns);
-      if (options.format === 'qdq') expect(quant!.params).toEqual(withoutRounding(rounded));
+      expect(quant!.params).toEqual(withoutRounding(rounded));  // Δ, z from the metadata in both formats
       expect(quant!.weights.filter((l) => l.rounding === 'adaround').map((l) => l.key).sort()).toEqual(Object.keys(rounding).sort());
       expectSameQuantizedWeights(back, quant!.params, model, rounded);
       expect(bitDiffs(await quantLogits(back, quant!.params), expected).length, options.format).toBe(0);

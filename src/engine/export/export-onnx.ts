@@ -153,7 +153,8 @@ function dequantizeWeight(g: GraphBuilder, s: StoredWeight): WeightRecord {
   g.add(floatTensor(scale, [out], s.scales));
   const inputs = s.container === 'int32' ? [codes, scale] : [codes, scale, zeroPoint];
   const output = g.op('DequantizeLinear', inputs, `dequant/${s.name}`, { axis: attr.int(s.axis) }, `${s.name}.weight`);
-  return { layer: s.name, key: s.key, storage: s.container, axis: s.axis, output, codes, scale, ...(s.container === 'int32' ? {} : { zeroPoint }), rounding: s.rounding };
+  return { layer: s.name, key: s.key, storage: s.container, axis: s.axis, output, codes, scale, ...(s.container === 'int32' ? {} : { zeroPoint }), rounding: s.rounding,
+    delta: s.quant.delta, zero: s.quant.zero };
 }
 
 /** The engine's fake-quantized weight as an FP32 initializer `<layer>.weight` in the stored layout. */
@@ -161,7 +162,7 @@ function fakeQuantWeight(g: GraphBuilder, s: StoredWeight, w: Float32Array): Wei
   const cols = s.quant.delta.length;
   const data = s.axis === 0 ? transposeF32(w, w.length / cols, cols) : w;
   const output = g.add(floatTensor(`${s.name}.weight`, s.dims, data));
-  return { layer: s.name, key: s.key, storage: 'float32', axis: s.axis, output, rounding: s.rounding };
+  return { layer: s.name, key: s.key, storage: 'float32', axis: s.axis, output, rounding: s.rounding, delta: s.quant.delta, zero: s.quant.zero };
 }
 
 interface LayerSize { count: number; channels: number; container: StoredWeight['container'] }

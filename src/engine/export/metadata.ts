@@ -24,6 +24,8 @@ export interface WeightRecord {
   output: string;
   codes?: string; scale?: string; zeroPoint?: string;
   rounding: StoredWeight['rounding'];
+  /** The weight quantizer per output channel (Δ, z): exact in every format, which the values alone are not. */
+  delta: number[]; zero: number[];
 }
 
 export interface MetadataInput {
