@@ -4,6 +4,7 @@ import { parseClassList, type ClassList } from '../engine/data/class-list.ts';
 import { normalizationPreset } from '../engine/image/normalization.ts';
 import type { PreprocessSpec } from '../engine/image/transform.ts';
 import { EngineClient, EngineRequestError } from './engine-client.ts';
+import { fileRunOf } from './file-run.ts';
 import { initialAsmoLive, initialStatistics, patch, useStudio, type DataImage, type PresetName } from './store.ts';
 import { revokeThumbnails } from './thumbnails.ts';
 import type { ErrorInfo, WorkerImage } from '../worker/protocol.ts';
@@ -84,7 +85,10 @@ function clearResults(): void {
   patch('evaluation', { result: null, done: 0, total: 0, error: null });
   if (!useStudio.getState().statistics.running) useStudio.setState({ statistics: initialStatistics });
   // A run still going finishes on the old model and images; its result is dropped (generation differs).
-  patch('quantization', { runs: [], selected: null, error: null, generation: useStudio.getState().quantization.generation + 1 });
+  // A loaded adfq-studio export keeps its own quantizers as a run (file-run.ts), selected so the explorer draws them.
+  const generation = useStudio.getState().quantization.generation + 1;
+  const fileRun = fileRunOf(useStudio.getState().model.loaded, 1, generation, currentSpec());
+  patch('quantization', { runs: fileRun ? [fileRun] : [], selected: fileRun?.id ?? null, error: null, generation });
   // Exports belong to the runs (their bytes, kept by export-actions.ts, are keyed by generation too).
   patch('export', { builds: {} });
   useStudio.setState({ asmo: initialAsmoLive });

@@ -5,7 +5,8 @@ import type { PreprocessSpec } from '../engine/image/transform.ts';
 import type { QuantizeSettings } from '../engine/quant/quantize.ts';
 import type { SiteId, SiteStats, StatsSettings, StatsSummary } from '../engine/stats/types.ts';
 import type { ExportSummary } from '../engine/export/export-onnx.ts';
-import type { ErrorInfo, ExportJob, LoadedModel, QuantizeRunResult, Request, Response, WorkerImage } from '../worker/protocol.ts';
+import type { ViTQuantParams } from '../engine/quant/params.ts';
+import type { ErrorInfo, ExportJob, LoadedModel, QuantEvalResult, QuantizeRunResult, Request, Response, WorkerImage } from '../worker/protocol.ts';
 
 export class EngineRequestError extends Error {
   constructor(readonly info: ErrorInfo) { super(info.message); }
@@ -106,6 +107,16 @@ export class EngineClient {
     return {
       cancel: () => this.worker.postMessage({ kind: 'cancel', id: 0, target: r.id } satisfies Request),
       pause: (paused) => this.worker.postMessage({ kind: 'pause', id: 0, target: r.id, paused } satisfies Request),
+      done: r.done.then((m) => m.result),
+    };
+  }
+
+  /** Evaluates the loaded model FP32 and quantized by `params` (no calibration) on all the images. */
+  evaluateQuantized(images: WorkerImage[], spec: PreprocessSpec, batchSize: number, params: ViTQuantParams,
+                    onProgress: (done: number, total: number, phase?: string) => void): { cancel(): void; done: Promise<QuantEvalResult> } {
+    const r = this.request<'quant-eval-result'>({ kind: 'evaluate-quantized', images, spec, batchSize, params } as Omit<Request, 'id'>, onProgress);
+    return {
+      cancel: () => this.worker.postMessage({ kind: 'cancel', id: 0, target: r.id } satisfies Request),
       done: r.done.then((m) => m.result),
     };
   }

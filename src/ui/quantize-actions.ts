@@ -8,6 +8,7 @@ import { splitImages } from '../worker/split-images.ts';
 import { asInfo, currentSpec, engineClient, workerImages } from './actions.ts';
 import { asmoSettings, defaultAsmoCalibSize } from './asmo-form.ts';
 import { applyAsmoEvent } from './asmo-live.ts';
+import { cancelFileEvaluation } from './file-run-actions.ts';
 import type { QuantizeHandle } from './engine-client.ts';
 import { bitsLabel, runLabel } from './quant-labels.ts';
 import { initialAsmoLive, patch, useStudio, type AsmoForm, type QuantForm, type StudioState } from './store.ts';
@@ -122,8 +123,10 @@ export async function runQuantization(batchSize = 8): Promise<void> {
   }
 }
 
+/** Cancels the running quantization, or the running evaluation of a file's quantizers. */
 export function cancelQuantization(): void {
   running?.cancel();
+  cancelFileEvaluation();
 }
 
 /** Holds the running optimisation between two steps, or lets it go on (only while it optimises: calibration and evaluation do not pause). */

@@ -17,7 +17,7 @@ import { DEFAULT_QUANTIZE_SETTINGS, type Method, type QuantizeSettings } from '.
 import type { SiteId, SiteStats, StatsSummary } from '../engine/stats/types.ts';
 import type { ExportSummary } from '../engine/export/export-onnx.ts';
 import type { PreprocessSpec } from '../engine/image/transform.ts';
-import type { ErrorInfo, LoadedModel, QuantizeTimings, RunPrediction } from '../worker/protocol.ts';
+import type { ErrorInfo, ImportedQuantization, LoadedModel, QuantizeTimings, RunPrediction } from '../worker/protocol.ts';
 
 export interface DataImage { name: string; label: number | null; bytes: Uint8Array }
 
@@ -109,6 +109,15 @@ export interface QuantRun {
   predictions: RunPrediction[];
   /** ISO time the run finished (the report's date). */
   finishedAt: string;
+  /** Set when the quantizers came from the loaded adfq-studio export rather than a calibration here (file-run.ts). */
+  fromFile?: FileRunInfo;
+}
+
+/** A run read from the loaded export: no calibration, no per-site errors; accuracy once "Evaluate quantized" ran. */
+export interface FileRunInfo {
+  summary: ImportedQuantization['summary'];
+  /** false until an evaluation filled fp32, quantized, predictions (zero until then). */
+  evaluated: boolean;
 }
 
 export type ExportOpsetChoice = 13 | 17 | 21;

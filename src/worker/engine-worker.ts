@@ -7,9 +7,11 @@
 import { Engine } from '../engine/engine.ts';
 import { AdfqError } from '../engine/errors.ts';
 import { evaluate } from '../engine/eval/evaluate.ts';
+import { quantizationSummary } from '../engine/onnx/import-export.ts';
 import { collectStats, type StatsCollection } from '../engine/stats/collect-stats.ts';
 import type { ErrorInfo, Request, Response, WorkerImage } from './protocol.ts';
 import { PauseGate } from './pause-gate.ts';
+import { runEvaluateQuantized } from './evaluate-quantized-request.ts';
 import { runExport } from './export-request.ts';
 import { runQuantize } from './quantize-request.ts';
 
@@ -41,7 +43,10 @@ async function handle(req: Request): Promise<void> {
       const e = requireEngine();
       const warnings: string[] = [];
       const summary = e.loadModel(req.bytes, (m) => warnings.push(m));
-      post({ kind: 'model', id: req.id, model: { name: req.name, summary, labels: e.model.config.labels, warnings } });
+      // An adfq-studio export: its quantizers go to the page as plain data (the params are numbers and arrays).
+      const q = e.quantization;
+      const quantization = q ? { summary: quantizationSummary(q), params: q.params, settings: q.settings } : null;
+      post({ kind: 'model', id: req.id, model: { name: req.name, summary, labels: e.model.config.labels, warnings, quantization } });
       return;
     }
     case 'evaluate': {
@@ -83,6 +88,15 @@ async function handle(req: Request): Promise<void> {
         gates.delete(req.id);
         gate.open();
       }
+      return;
+    }
+    case 'evaluate-quantized': {
+      const e = requireEngine();
+      const result = await cancellable(req.id, (signal) => runEvaluateQuantized(e, {
+        images: req.images, spec: req.spec, batchSize: req.batchSize, params: req.params, signal,
+        onProgress: (done, total, phase) => post({ kind: 'progress', id: req.id, done, total, phase }),
+      }));
+      post({ kind: 'quant-eval-result', id: req.id, result });
       return;
     }
     case 'export': {

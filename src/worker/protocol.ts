@@ -6,6 +6,7 @@ import type { AsmoEvent, AsmoSummary } from '../engine/asmo/settings.ts';
 import type { EvalResult, SkippedImage } from '../engine/eval/evaluate.ts';
 import type { ExportFormat, ExportOpset, ExportSummary } from '../engine/export/export-onnx.ts';
 import type { Accuracy } from '../engine/eval/metrics.ts';
+import type { quantizationSummary } from '../engine/onnx/import-export.ts';
 import type { PreprocessSpec } from '../engine/image/transform.ts';
 import type { ViTQuantParams } from '../engine/quant/params.ts';
 import type { QuantizeSettings, SiteQuantReport } from '../engine/quant/quantize.ts';
@@ -31,6 +32,11 @@ export type Request =
    */
   | { kind: 'export'; id: number; params: ViTQuantParams; settings: QuantizeSettings; format: ExportFormat; opset: ExportOpset;
       int4Weights: boolean; preprocessing: { mean: number[]; std: number[]; resize: number }; metadata: Record<string, string> }
+  /**
+   * Evaluates the loaded model with `params` (no calibration: an imported export's own quantizers) on all
+   * the images, FP32 (the loaded weights with FP32 activations) and quantized, on the same tensors.
+   */
+  | { kind: 'evaluate-quantized'; id: number; images: WorkerImage[]; spec: PreprocessSpec; batchSize: number; params: ViTQuantParams }
   | { kind: 'cancel'; id: number; target: number }
   /** Holds a running request's module-wise optimisation between two steps (paused) or lets it go on. */
   | { kind: 'pause'; id: number; target: number; paused: boolean }
@@ -47,6 +53,27 @@ export interface LoadedModel {
   summary: ModelSummary;
   labels: string[] | null;
   warnings: string[];
+  /** An adfq-studio export's quantizers (plain data), or null for a plain model. */
+  quantization: ImportedQuantization | null;
+}
+
+/** The quantizers an adfq-studio export carries, read back by the engine's importer. */
+export interface ImportedQuantization {
+  summary: ReturnType<typeof quantizationSummary>;
+  params: ViTQuantParams;
+  /** The run's settings as the file states them; null when the exporter was not told. */
+  settings: QuantizeSettings | null;
+}
+
+/** An `evaluate-quantized` answer: both evaluations of the same images, with every image's top-1. */
+export interface QuantEvalResult {
+  evalImages: number;
+  fp32: Accuracy;
+  quantized: Accuracy;
+  skipped: SkippedImage[];
+  predictions: RunPrediction[];
+  fp32Seconds: number;
+  quantizedSeconds: number;
 }
 
 /** One finished quantization run, as plain data (the params are numbers and arrays only). */
@@ -93,6 +120,7 @@ export type Response =
   /** One event of a running module-wise optimisation (module start, loss points, finished module, accuracy so far). */
   | { kind: 'asmo-event'; id: number; event: AsmoEvent }
   | { kind: 'quant-result'; id: number; result: QuantizeRunResult }
+  | { kind: 'quant-eval-result'; id: number; result: QuantEvalResult }
   | { kind: 'export-result'; id: number; bytes: Uint8Array; summary: ExportSummary }
   | { kind: 'error'; id: number; error: ErrorInfo }
   | { kind: 'device-lost'; id: 0; error: ErrorInfo };

@@ -55,7 +55,7 @@ function decodeHeldOut(images: WorkerImage[], spec: PreprocessSpec): HeldOutImag
   return { pixels, labels: Int32Array.from(labels), count: tensors.length };
 }
 
-const accuracyOf = (r: EvalResult): Accuracy => ({ top1: r.top1, top5: r.top5, count: r.count, correct1: r.correct1, correct5: r.correct5 });
+export const accuracyOf = (r: EvalResult): Accuracy => ({ top1: r.top1, top5: r.top5, count: r.count, correct1: r.correct1, correct5: r.correct5 });
 
 /**
  * Decoding (and any CPU-only stretch of calibration) does not yield to the message loop: let a `cancel`
@@ -140,7 +140,7 @@ export async function runQuantize(engine: Engine, job: QuantizeJob): Promise<Qua
 }
 
 /** Both evaluations' top-1 per image; they read the same images, so the same ones decode in the same order. */
-function pairPredictions(fp: EvalResult, q: EvalResult): RunPrediction[] {
+export function pairPredictions(fp: EvalResult, q: EvalResult): RunPrediction[] {
   return fp.predictions.map((p, i) => {
     const other = q.predictions[i];
     if (other?.name !== p.name) throw new AdfqError('internal', `The FP32 and quantized evaluations read different images (${p.name} vs ${other?.name}).`);

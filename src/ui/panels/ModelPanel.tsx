@@ -1,4 +1,5 @@
 import { openFiles } from '../drop-actions.ts';
+import { fileQuantLabel } from '../file-run.ts';
 import { useStudio } from '../store.ts';
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
@@ -18,6 +19,11 @@ export function ModelPanel() {
       {model.loaded && s && (
         <>
           <p className="name" data-testid="model-name">{model.loaded.name}{model.isDemo && ' — Fashion-MNIST ViT with outlier channels (embedded demo)'}</p>
+          {model.loaded.quantization && (
+            <p data-testid="model-quantization" title="The file's quantizers are the run 'From file' in the Quantize panel">
+              {fileQuantLabel(model.loaded.quantization)}, quantizers from the file
+            </p>
+          )}
           <table className="kv" data-testid="model-summary"><tbody>
             <tr><th>family</th><td>{s.family}</td></tr>
             <tr><th>input</th><td>{s.inChannels}×{s.imageSize}×{s.imageSize}, patch {s.patch}, {s.tokens} tokens</td></tr>

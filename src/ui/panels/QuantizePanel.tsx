@@ -1,7 +1,7 @@
 /**
  * Post-training quantization in the worker: settings, Run/Cancel (and Pause while ASMO optimises) with
- * progress, ASMO's live curves, the runs compared with FP32, and the selected run's error per site. The
- * explorer below draws the selected run's levels.
+ * progress, ASMO's live curves, the runs compared with FP32, and the selected run's error per site (or, for
+ * the quantizers of a loaded export, FileRunSection). The explorer below draws the selected run's levels.
  */
 import { lazy, Suspense } from 'react';
 import { isQuantBlockSite, type QuantSiteId } from '../../engine/quant/sites.ts';
@@ -12,6 +12,7 @@ import { useStudio } from '../store.ts';
 import { AsmoMemory } from './AsmoMemory.tsx';
 import { CalibrationMemory } from './CalibrationMemory.tsx';
 import { ExportSection } from './ExportSection.tsx';
+import { FileRunSection } from './FileRunSection.tsx';
 import { QuantResultsTable } from './QuantResultsTable.tsx';
 import { QuantSettingsForm } from './QuantSettingsForm.tsx';
 
@@ -60,7 +61,8 @@ export function QuantizePanel() {
       {q.error && <p className={q.error.code === 'cancelled' ? 'muted' : 'error'} data-testid="quant-error">{q.error.message}</p>}
       <QuantResultsTable />
       {asmoStatus !== 'idle' && <Suspense fallback={<p className="muted">Loading charts…</p>}><AsmoLivePanel /></Suspense>}
-      {run && (
+      {run?.fromFile && <FileRunSection run={run} />}
+      {run && !run.fromFile && (
         <>
           <h3>Quantization error per site: {run.label} {bitsLabel(run.settings)} <span className="muted">(calibration images{run.asmo ? ', before the optimisation' : ''}; click a bar to open it in the explorer)</span></h3>
           {run.skipped.length > 0 && <p className="warn">{run.skipped.length} image(s) could not be read and were skipped: {run.skipped.slice(0, 3).map((s) => s.name).join(', ')}{run.skipped.length > 3 ? ', …' : ''}</p>}
