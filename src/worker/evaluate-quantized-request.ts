@@ -6,12 +6,10 @@
  */
 import type { Engine } from '../engine/engine.ts';
 import { UsageError } from '../engine/errors.ts';
-import { evaluate, type EvalResult } from '../engine/eval/evaluate.ts';
 import type { PreprocessSpec } from '../engine/image/transform.ts';
-import { QuantViTRunner } from '../engine/model/quant-runner.ts';
 import type { ViTQuantParams } from '../engine/quant/params.ts';
 import type { QuantEvalResult, WorkerImage } from './protocol.ts';
-import { accuracyOf, pairPredictions } from './quantize-request.ts';
+import { accuracyOf, evaluateFp32AndQuantized, pairPredictions } from './quantize-request.ts';
 
 export interface QuantEvalJob {
   images: WorkerImage[];
@@ -29,18 +27,7 @@ export async function runEvaluateQuantized(engine: Engine, job: QuantEvalJob): P
     throw new UsageError(`These quantizers are for a ${job.params.blocks.length}-block model, but the loaded model has ${c.depth} blocks.`);
   }
   const sources = job.images.map((im) => ({ name: im.name, label: im.label, load: async () => im.bytes }));
-  const evalWith = (predict: Parameters<typeof evaluate>[0]['predict'], phase: 'fp32' | 'quantized') => evaluate({
-    sources, predict, spec: job.spec, numClasses: c.numClasses, batchSize: job.batchSize, signal: job.signal,
-    onProgress: (done, total) => job.onProgress(done, total, phase),
-  });
-  const fp = await evalWith(engine.predict, 'fp32');
-  const runner = new QuantViTRunner(engine.gpu, model, job.params);
-  let q: EvalResult;
-  try {
-    q = await evalWith((px, b) => runner.forward(px, b), 'quantized');
-  } finally {
-    runner.dispose();
-  }
+  const { fp, q } = await evaluateFp32AndQuantized(engine, job.params, { ...job, sources });
   return {
     evalImages: fp.predictions.length, fp32: accuracyOf(fp), quantized: accuracyOf(q), skipped: fp.skipped,
     predictions: pairPredictions(fp, q), fp32Seconds: fp.seconds, quantizedSeconds: q.seconds,

@@ -9,10 +9,11 @@ import { runAsmo, type HeldOutImages } from '../engine/asmo/optimize.ts';
 import type { AsmoEvent, AsmoSummary } from '../engine/asmo/settings.ts';
 import type { Engine } from '../engine/engine.ts';
 import { AdfqError, CancelledError, UsageError } from '../engine/errors.ts';
-import { evaluate, type EvalResult, type SkippedImage } from '../engine/eval/evaluate.ts';
+import { evaluate, type EvalResult, type ImageSource, type SkippedImage } from '../engine/eval/evaluate.ts';
 import type { Accuracy } from '../engine/eval/metrics.ts';
 import { imageBytesToTensor, type PreprocessSpec } from '../engine/image/index.ts';
 import { QuantViTRunner } from '../engine/model/quant-runner.ts';
+import type { ViTQuantParams } from '../engine/quant/params.ts';
 import { calibrate, type QuantizeSettings } from '../engine/quant/quantize.ts';
 import type { QuantizeRunResult, RunPrediction, WorkerImage } from './protocol.ts';
 import { splitImages } from './split-images.ts';
@@ -53,6 +54,26 @@ function decodeHeldOut(images: WorkerImage[], spec: PreprocessSpec): HeldOutImag
   const per = tensors[0].length, pixels = new Float32Array(tensors.length * per);
   tensors.forEach((t, i) => pixels.set(t, i * per));
   return { pixels, labels: Int32Array.from(labels), count: tensors.length };
+}
+
+/**
+ * FP32 (engine.predict) and then the quantized model (a QuantViTRunner on `params`, disposed here) on the
+ * same images: the second half of a quantize run, and all of an imported export's evaluation.
+ */
+export async function evaluateFp32AndQuantized(engine: Engine, params: ViTQuantParams,
+                                               o: { sources: ImageSource[]; spec: PreprocessSpec; batchSize: number; signal: AbortSignal;
+                                                    onProgress(done: number, total: number, phase: 'fp32' | 'quantized'): void }): Promise<{ fp: EvalResult; q: EvalResult }> {
+  const evalWith = (predict: Parameters<typeof evaluate>[0]['predict'], phase: 'fp32' | 'quantized') => evaluate({
+    sources: o.sources, predict, spec: o.spec, numClasses: engine.model.config.numClasses, batchSize: o.batchSize, signal: o.signal,
+    onProgress: (done, total) => o.onProgress(done, total, phase),
+  });
+  const fp = await evalWith(engine.predict, 'fp32');
+  const runner = new QuantViTRunner(engine.gpu, engine.model, params);
+  try {
+    return { fp, q: await evalWith((px, b) => runner.forward(px, b), 'quantized') };
+  } finally {
+    runner.dispose();
+  }
 }
 
 export const accuracyOf = (r: EvalResult): Accuracy => ({ top1: r.top1, top5: r.top5, count: r.count, correct1: r.correct1, correct5: r.correct5 });
@@ -117,18 +138,7 @@ export async function runQuantize(engine: Engine, job: QuantizeJob): Promise<Qua
   }
 
   const sources = sourcesOf(split.evaluate);
-  const evalWith = (predict: Parameters<typeof evaluate>[0]['predict'], phase: string) => evaluate({
-    sources, predict, spec, numClasses: c.numClasses, batchSize: job.batchSize, signal,
-    onProgress: (done, total) => job.onProgress(done, total, phase),
-  });
-  const fp = await evalWith(engine.predict, 'fp32');
-  const runner = new QuantViTRunner(engine.gpu, model, params);
-  let q: EvalResult;
-  try {
-    q = await evalWith((px, b) => runner.forward(px, b), 'quantized');
-  } finally {
-    runner.dispose();
-  }
+  const { fp, q } = await evaluateFp32AndQuantized(engine, params, { sources, spec, batchSize: job.batchSize, signal, onProgress: job.onProgress });
   return {
     settings: cal.settings, params, sites: cal.sites, calibImages: cal.calibImages, evalImages: sources.length,
     fp32: accuracyOf(fp), quantized: accuracyOf(q), skipped: [...skipped, ...fp.skipped], backend: cal.backend,
