@@ -165,6 +165,17 @@ describe('adfq quantize (embedded demo)', () => {
     expect(r.asmo.accuracy.every((a: { images: number }) => a.images === 5)).toBe(true);
   });
 
+  it('--report also writes each run\'s HTML summary beside it: charts, no script', () => {
+    result('asmo');
+    const html = readFileSync(asmoReport.replace(/\.json$/, '.html'), 'utf8');
+    expect(html).not.toMatch(/<script/i);
+    expect(html).toMatch(/<svg/);
+    expect(html).toMatch(/block 5 attention/);
+    for (const m of ['minmax', 'adfq']) for (const b of ['w6a6', 'w4a4']) {
+      expect(readFileSync(report.replace(/\.json$/, `.${m}-${b}.html`), 'utf8')).toMatch(/<svg/);
+    }
+  });
+
   it('--out exports the run (hardened rounding included) as a valid ONNX file of the stated size', () => {
     const e = result('asmo').runs[0].exported;
     expect(e).toMatchObject({ path: asmoOnnx, format: 'qdq', opset: 13, bitsW: 4 });

@@ -6,7 +6,9 @@
  * the calibration set) and evaluating on the remaining ones.
  */
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
+import { buildRunReport } from '../../engine/report/run-report.ts';
+import { runReportHtml } from '../../engine/report/report-html.ts';
 import { Engine } from '../../engine/engine.ts';
 import { UnsupportedModelError, UsageError } from '../../engine/errors.ts';
 import { evaluate, type ImageSource } from '../../engine/eval/evaluate.ts';
@@ -126,6 +128,10 @@ function exportFromArgs(args: ParsedArgs): ExportTarget | null {
   if (args.flags.has('int4') && (format !== 'qdq' || opset !== 21)) throw new UsageError('--int4 stores int4 weight codes: it needs --format qdq --opset 21.');
   return { path, format, opset, int4: args.flags.has('int4') };
 }
+
+/** The HTML summary of run `r` beside the report: 'run.html', or 'run.<method>-<bits>.html' for several runs. */
+const summaryPath = (report: string, count: number, method: string, bits: string) =>
+  report.replace(/(\.json)?$/i, count === 1 ? '.html' : `.${method}-${bits}.html`);
 
 /** Where run `r` of `count` goes: the --out path itself for one run, else '<name>.<method>-<bits>.onnx'. */
 const exportPath = (out: string, count: number, method: string, bits: string) =>
@@ -339,6 +345,23 @@ async function runQuantizeCommand(args: ParsedArgs) {
       const report = { ...out, argv: reproducibleArgv(args, file.isDemo ? null : file.path), calibFiles: calibFiles.map((f) => f.path),
         sites: first.sites, quantParams: first.quantParams, runs };
       await writeFileAtomic(reportPath, `${JSON.stringify(report, (_k, v) => (v === Infinity ? 'Infinity' : v), 1)}\n`);
+      // The human-readable summary of each run beside it (the studio's HTML page: charts, no script).
+      for (const r of runs) {
+        const html = runReportHtml(buildRunReport({
+          run: { label: `${r.method} W${r.bitsW}A${r.bitsA}`, settings: r.settings, params: r.quantParams, sites: r.sites, calibImages: n,
+            evalImages: evalSources.length, fp32: acc(fp), quantized: r.quantized, backend: r.searches, asmo: r.asmo ?? undefined,
+            timings: { calibrationSeconds: r.calibrationSeconds, optimisationSeconds: r.optimisationSeconds, fp32EvalSeconds: fp.seconds,
+              quantizedEvalSeconds: r.quantizedEvalSeconds, totalSeconds: timings.totalSeconds },
+            skipped: fp.skipped, calibNames: calibFiles.map((f) => f.path) },
+          model: { name: basename(file.path), summary, labels: config.labels }, preprocessing: pre.spec,
+          split: splitNote ?? `calibrating on ${n} images of ${calibDir}, evaluating the ${evalSources.length} images of ${evalDir}`,
+          adapter: engine.adapterInfo,
+          exports: r.exported ? { [r.exported.format === 'qdq' ? 'qdq' : 'fakeQuant']: r.exported } : undefined,
+        }));
+        const htmlPath = summaryPath(reportPath, runs.length, r.method, r.bits);
+        await writeFileAtomic(htmlPath, html);
+        log(`summary ${r.method} ${r.bits}: ${htmlPath}`);
+      }
     }
     if (!json) {
       const pct = (v: number) => `${(100 * v).toFixed(2)}%`.padStart(8);
