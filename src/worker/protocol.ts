@@ -2,14 +2,15 @@
  * The typed messages between the page and the engine worker. Only plain data crosses: summaries,
  * numbers, bytes; GPU handles never leave the worker.
  */
-import type { AsmoEvent, AsmoSummary } from '../engine/asmo/settings.ts';
+import type { AsmoEvent } from '../engine/asmo/settings.ts';
 import type { EvalResult, SkippedImage } from '../engine/eval/evaluate.ts';
 import type { ExportFormat, ExportOpset, ExportSummary } from '../engine/export/export-onnx.ts';
 import type { Accuracy } from '../engine/eval/metrics.ts';
 import type { quantizationSummary } from '../engine/onnx/import-export.ts';
 import type { PreprocessSpec } from '../engine/image/transform.ts';
 import type { ViTQuantParams } from '../engine/quant/params.ts';
-import type { QuantizeSettings, SiteQuantReport } from '../engine/quant/quantize.ts';
+import type { ReportPrediction, ReportRunInput } from '../engine/report/run-report.ts';
+import type { QuantizeSettings } from '../engine/quant/quantize.ts';
 import type { SiteId, SiteStats, StatsSettings, StatsSummary } from '../engine/stats/types.ts';
 import type { ModelSummary } from '../engine/vit/summary.ts';
 
@@ -76,39 +77,19 @@ export interface QuantEvalResult {
   quantizedSeconds: number;
 }
 
-/** One finished quantization run, as plain data (the params are numbers and arrays only). */
-export interface QuantizeRunResult {
-  settings: QuantizeSettings;
-  params: ViTQuantParams;
-  sites: SiteQuantReport[];
-  /** Images the quantizers were calibrated on (those of the split that decoded). */
-  calibImages: number;
-  /** Images evaluated (the rest of the split), FP32 and quantized on exactly the same tensors. */
-  evalImages: number;
-  fp32: Accuracy;
-  quantized: Accuracy;
-  /** Calibration images that did not decode, then evaluation images that did not. */
-  skipped: SkippedImage[];
-  backend: 'cpu' | 'gpu';
-  /** Module-wise optimisation, when the settings asked for it: its curves, rounding, accuracy so far. */
-  asmo?: AsmoSummary;
-  timings: QuantizeTimings;
-  /** Names of the calibration images that decoded, in the order they were used. */
+/**
+ * One finished quantization run, as plain data (the params are numbers and arrays only): what a run report
+ * is built from (engine/report's ReportRunInput, whose fields say what each holds), less the page's label.
+ */
+export interface QuantizeRunResult extends Omit<ReportRunInput, 'label' | 'calibNames' | 'predictions'> {
   calibNames: string[];
-  /** Top-1 of every evaluated image, FP32 and quantized (same order, same tensors). */
   predictions: RunPrediction[];
 }
 
-export interface RunPrediction { name: string; label: number | null; fp32: number; quantized: number }
+export type RunPrediction = ReportPrediction;
 
 /** Seconds per stage of a quantize request; `optimisationSeconds` is 0 without ASMO. */
-export interface QuantizeTimings {
-  calibrationSeconds: number;
-  optimisationSeconds: number;
-  fp32EvalSeconds: number;
-  quantizedEvalSeconds: number;
-  totalSeconds: number;
-}
+export type QuantizeTimings = ReportRunInput['timings'];
 
 export type Response =
   | { kind: 'ready'; id: number; adapter: string; isSoftware: boolean; maxBindingBytes: number; maxBufferBytes: number }

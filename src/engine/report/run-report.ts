@@ -24,15 +24,22 @@ export interface ReportRunInput {
   settings: QuantizeSettings;
   params: ViTQuantParams;
   sites: SiteQuantReport[];
+  /** Images the quantizers were calibrated on (those of the split that decoded). */
   calibImages: number;
+  /** Images evaluated (the rest of the split), FP32 and quantized on exactly the same tensors. */
   evalImages: number;
   fp32: Accuracy;
   quantized: Accuracy;
+  /** Seconds per stage; `optimisationSeconds` is 0 without ASMO. */
   timings: { calibrationSeconds: number; optimisationSeconds: number; fp32EvalSeconds: number; quantizedEvalSeconds: number; totalSeconds: number };
   backend: 'cpu' | 'gpu';
+  /** Module-wise optimisation, when the settings asked for it: its curves, rounding, accuracy so far. */
   asmo?: AsmoSummary;
+  /** Calibration images that did not decode, then evaluation images that did not. */
   skipped: SkippedImage[];
+  /** Names of the calibration images that decoded, in the order they were used. */
   calibNames?: string[];
+  /** Top-1 of every evaluated image, FP32 and quantized (same order, same tensors). */
   predictions?: ReportPrediction[];
 }
 
