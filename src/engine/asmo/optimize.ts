@@ -77,6 +77,8 @@ export async function runAsmo(ctx: GpuContext, model: ViTModel, input: AsmoInput
 }
 
 type Variant = 'before' | 'after';
+/** A module's quantized forward, prepared once: records y of x (+ residual in the last matmul's epilogue). */
+type QuantForward = (enc: GPUCommandEncoder, x: GpuTensor, images: number, residual?: GpuTensor) => GpuTensor;
 
 class AsmoRun {
   private readonly s: AsmoSettings;
@@ -151,12 +153,10 @@ class AsmoRun {
       void e;
       return { xq: x, xfp: x, images: idx.length };
     };
-    const evalRec = (v: Variant) => this.recError(inputs, (e, x, images) => {
-      const store = new GpuQuantParams(this.ctx);
+    const evalRec = (v: Variant) => this.recError(inputs, (store) => {
       const wq = this.layerWeight(store, 'patch', w.patchW, this.params.patchW, [c.inChannels * c.patch ** 2, c.dim], v);
       const q = gpuActQuantizer(this.ctx, store, v === 'before' ? this.input.params.patchIn : this.params.patchIn, this.params.bitsA, c.tokens, 'patch-in');
-      const y = linearForward(this.ctx, e, x, { w: wq, b: this.fp.patchB }, q, { batch: images }).y;
-      return { y, store };
+      return (e, x, images) => linearForward(this.ctx, e, x, { w: wq, b: this.fp.patchB }, q, { batch: images }).y;
     }, (e, x, images) => linearForward(this.ctx, e, x, { w: this.fp.patchW, b: this.fp.patchB }, null, { batch: images }).y);
     await this.optimise(id, module, inputs, evalRec, async () => {
       this.params.patchIn = (await module.sites[0].read()) as ViTQuantParams['patchIn'];
@@ -176,7 +176,7 @@ class AsmoRun {
       : new MlpModule(setup, { fc1W: blk.fc1W, fc1B: blk.fc1B, fc2W: blk.fc2W, fc2B: blk.fc2B }, { fc1W: hostBlk.fc1W, fc2W: hostBlk.fc2W }, q, this.gelu());
     this.ctx.pool.submit(enc);
     const inputs = (e: GPUCommandEncoder, idx: readonly number[]) => this.branchInputs(e, b, kind, idx);
-    const evalRec = (v: Variant) => this.recError(inputs, (e, x, images) => this.branchForwardQuant(e, b, kind, x, images, v),
+    const evalRec = (v: Variant) => this.recError(inputs, (store) => this.branchQuantForward(store, b, kind, v),
       (e, x, images) => this.branchForwardFp(e, b, kind, x, images));
     await this.optimise({ kind, block: b }, module, inputs, evalRec, async () => {
       const [s0, s1] = module.sites, [w0, w1] = module.weights;
@@ -208,11 +208,10 @@ class AsmoRun {
     const module = new LinearModule(this.setup(enc, 'head'), { w: this.fp.headW, b: this.fp.headB }, w.headW, this.params.headW, this.params.headIn);
     this.ctx.pool.submit(enc);
     const inputs = (e: GPUCommandEncoder, idx: readonly number[]): StepInput => ({ xq: headQ.gather(e, idx), xfp: headF.gather(e, idx), images: idx.length });
-    const evalRec = (v: Variant) => this.recError(inputs, (e, x, images) => {
-      const store = new GpuQuantParams(this.ctx);
+    const evalRec = (v: Variant) => this.recError(inputs, (store) => {
       const wq = this.layerWeight(store, 'head', w.headW, this.params.headW, [c.dim, c.numClasses], v);
       const q = gpuActQuantizer(this.ctx, store, v === 'before' ? this.input.params.headIn : this.params.headIn, this.params.bitsA, c.tokens, 'head-in');
-      return { y: linearForward(this.ctx, e, x, { w: wq, b: this.fp.headB }, q, { batch: images }).y, store };
+      return (e, x, images) => linearForward(this.ctx, e, x, { w: wq, b: this.fp.headB }, q, { batch: images }).y;
     }, (e, x, images) => linearForward(this.ctx, e, x, { w: this.fp.headW, b: this.fp.headB }, null, { batch: images }).y);
     await this.optimise({ kind: 'head', block: null }, module, inputs, evalRec, async () => {
       this.params.headIn = (await module.sites[0].read()) as ViTQuantParams['headIn'];
@@ -313,12 +312,13 @@ class AsmoRun {
   }
 
   /** The branch's quantizers from the params: calibrated ('before') or learned ('after'). */
-  private branchQuant(store: GpuQuantParams, b: number, v: Variant): AttentionQuant & MlpQuant {
+  private branchQuant(store: GpuQuantParams, b: number, kind: 'attention' | 'mlp', v: Variant): AttentionQuant | MlpQuant {
     const q = (v === 'before' ? this.input.params : this.params).blocks[b], bits = this.params.bitsA, t = this.model.config.tokens;
     const act = (x: Parameters<typeof gpuActQuantizer>[2], label: string) => gpuActQuantizer(this.ctx, store, x, bits, t, `b${b}.${label}`);
+    if (kind === 'mlp') return { fc1In: act(q.fc1In, 'fc1-in'), fc2In: act(q.fc2In, 'fc2-in') };
     return {
       qkvIn: act(q.qkvIn, 'qkv-in'), qkv: gpuChannelQuantizer(this.ctx, store, qkvChannelParams(q, this.model.config.dim), bits, `b${b}.qkv`),
-      probs: act(q.probs, 'probs'), projIn: act(q.projIn, 'proj-in'), fc1In: act(q.fc1In, 'fc1-in'), fc2In: act(q.fc2In, 'fc2-in'),
+      probs: act(q.probs, 'probs'), projIn: act(q.projIn, 'proj-in'),
     };
   }
 
@@ -329,18 +329,22 @@ class AsmoRun {
     return store.upload(values, `${layer}.q`, shape);
   }
 
-  private branchForwardQuant(enc: GPUCommandEncoder, b: number, kind: 'attention' | 'mlp', x: GpuTensor, images: number, v: Variant,
-                             residual?: GpuTensor): { y: GpuTensor; store: GpuQuantParams } {
+  /**
+   * The quantized branch as the params say (weights quantized and uploaded into `store` once, then used for
+   * every chunk): records y of x (+ residual) on the given encoder.
+   */
+  private branchQuantForward(store: GpuQuantParams, b: number, kind: 'attention' | 'mlp', v: Variant): QuantForward {
     const c = this.model.config, host = this.model.weights.blocks[b], q = this.params.blocks[b], blk = this.fp.blocks[b];
-    const store = new GpuQuantParams(this.ctx), quant = this.branchQuant(store, b, v);
     const wt = (layer: 'qkv' | 'proj' | 'fc1' | 'fc2', rows: number, cols: number) =>
       this.layerWeight(store, `blocks.${b}.${layer}`, host[`${layer}W`], q[`${layer}W`], [rows, cols], v);
-    const y = kind === 'attention'
-      ? attentionForward(this.ctx, enc, x, { qkvW: wt('qkv', c.dim, 3 * c.dim), qkvB: blk.qkvB, projW: wt('proj', c.dim, c.dim), projB: blk.projB },
-        quant, { batch: images, heads: c.heads, residual }).y
-      : mlpForward(this.ctx, enc, x, { fc1W: wt('fc1', c.dim, c.mlpDim), fc1B: blk.fc1B, fc2W: wt('fc2', c.mlpDim, c.dim), fc2B: blk.fc2B },
-        quant, { batch: images, gelu: this.gelu(), residual }).y;
-    return { y, store };
+    if (kind === 'attention') {
+      const w = { qkvW: wt('qkv', c.dim, 3 * c.dim), qkvB: blk.qkvB, projW: wt('proj', c.dim, c.dim), projB: blk.projB };
+      const quant = this.branchQuant(store, b, kind, v) as AttentionQuant;
+      return (enc, x, images, residual) => attentionForward(this.ctx, enc, x, w, quant, { batch: images, heads: c.heads, residual }).y;
+    }
+    const w = { fc1W: wt('fc1', c.dim, c.mlpDim), fc1B: blk.fc1B, fc2W: wt('fc2', c.mlpDim, c.dim), fc2B: blk.fc2B };
+    const quant = this.branchQuant(store, b, kind, v) as MlpQuant;
+    return (enc, x, images, residual) => mlpForward(this.ctx, enc, x, w, quant, { batch: images, gelu: this.gelu(), residual }).y;
   }
 
   private branchForwardFp(enc: GPUCommandEncoder, b: number, kind: 'attention' | 'mlp', x: GpuTensor, images: number, residual?: GpuTensor): GpuTensor {
@@ -355,59 +359,63 @@ class AsmoRun {
    * parameters on its quantized-model inputs of the first REC_SAMPLE images (no mixing).
    */
   private async recError(inputs: (e: GPUCommandEncoder, idx: readonly number[]) => StepInput,
-                         quant: (e: GPUCommandEncoder, x: GpuTensor, images: number) => { y: GpuTensor; store: GpuQuantParams },
+                         prepare: (store: GpuQuantParams) => QuantForward,
                          fp: (e: GPUCommandEncoder, x: GpuTensor, images: number) => GpuTensor): Promise<number> {
-    const count = Math.min(REC_SAMPLE, this.input.n);
+    const count = Math.min(REC_SAMPLE, this.input.n), store = new GpuQuantParams(this.ctx), quant = prepare(store);
     let sum = 0;
     for (let start = 0; start < count; start += this.s.batch) {
       const k = Math.min(this.s.batch, count - start), enc = this.ctx.device.createCommandEncoder({ label: 'asmo rec error' });
       const x = inputs(enc, Array.from({ length: k }, (_, j) => start + j));
-      const q = quant(enc, x.xq, k), y = fp(enc, x.xfp, k);
-      const { grad, partials: sq } = reconLoss(this.ctx, enc, q.y, y, { batch: k });
-      releaseAll(this.ctx, [], [x.xq, x.xfp, q.y, y, grad]);
+      const yq = quant(enc, x.xq, k), y = fp(enc, x.xfp, k);
+      const { grad, partials: sq } = reconLoss(this.ctx, enc, yq, y, { batch: k });
+      releaseAll(this.ctx, [], [x.xq, x.xfp, yq, y, grad]);
       this.ctx.pool.submit(enc);
-      q.store.dispose();
       sum += (await readTensor(this.ctx, sq)).reduce((a, v) => a + v, 0) * k;  // L_rec of this chunk is per image: undo its /k
       releaseTensor(this.ctx, sq);
     }
+    store.dispose();
     return sum / count;
   }
 
   /** Tokens of every reconstruction image: the FP embedding and the quantized one (patch-in quantizer, patch weights as the params say). */
   private async embedAll(): Promise<void> {
     const c = this.model.config, n = this.input.n, per = c.inChannels * c.imageSize ** 2, w = this.model.weights;
+    const store = new GpuQuantParams(this.ctx);
+    const patchIn = gpuActQuantizer(this.ctx, store, this.params.patchIn, this.params.bitsA, c.tokens, 'patch-in');
+    const patchW = this.layerWeight(store, 'patch', w.patchW, this.params.patchW, [c.inChannels * c.patch ** 2, c.dim], 'after');
     for (let start = 0; start < n; start += this.s.batch) {
       const k = Math.min(this.s.batch, n - start), enc = this.ctx.device.createCommandEncoder({ label: 'asmo embed' });
-      const store = new GpuQuantParams(this.ctx);
       const image = uploadTensor(this.ctx, this.input.pixels.subarray(start * per, (start + k) * per), [k, c.inChannels, c.imageSize, c.imageSize], 'asmo.image');
-      const imageQ = gpuActQuantizer(this.ctx, store, this.params.patchIn, this.params.bitsA, c.tokens, 'patch-in')(enc, image);
-      const patchW = this.layerWeight(store, 'patch', w.patchW, this.params.patchW, [c.inChannels * c.patch ** 2, c.dim], 'after');
+      const imageQ = patchIn(enc, image);
       const tq = patchEmbed(this.ctx, enc, imageQ, patchW, this.fp.patchB, this.fp.prefix, this.fp.posEmbed, c.patch);
       const tf = patchEmbed(this.ctx, enc, image, this.fp.patchW, this.fp.patchB, this.fp.prefix, this.fp.posEmbed, c.patch);
       this.xq!.put(enc, start, k, tq);
       this.xfp!.put(enc, start, k, tf);
       releaseAll(this.ctx, [], [image, imageQ, tq, tf]);
       await TokenStreams.flush(this.ctx, enc, [this.xq!, this.xfp!]);
-      store.dispose();
     }
+    store.dispose();
   }
 
   /** Advances both streams through the hardened branch (quantized) and the FP branch, as inference does. */
   private async propagate(b: number, kind: 'attention' | 'mlp'): Promise<void> {
     const c = this.model.config, n = this.input.n, blk = this.fp.blocks[b];
     const [gamma, beta] = kind === 'attention' ? [blk.ln1Gamma, blk.ln1Beta] : [blk.ln2Gamma, blk.ln2Beta];
+    const store = new GpuQuantParams(this.ctx), quant = this.branchQuantForward(store, b, kind, 'after');
+    this.owned.push(store);  // released after the last chunk, or by dispose() on a cancel
     for (let start = 0; start < n; start += this.s.batch) {
       await this.checkpoint();
       const k = Math.min(this.s.batch, n - start), enc = this.ctx.device.createCommandEncoder({ label: `asmo propagate b${b} ${kind}` });
       const xq = this.xq!.gatherRange(enc, start, k), xf = this.xfp!.gatherRange(enc, start, k);
       const hq = layerNorm(this.ctx, enc, xq, gamma, beta, c.lnEps), hf = layerNorm(this.ctx, enc, xf, gamma, beta, c.lnEps);
-      const q = this.branchForwardQuant(enc, b, kind, hq, k, 'after', xq), yf = this.branchForwardFp(enc, b, kind, hf, k, xf);
-      this.xq!.put(enc, start, k, q.y);
+      const yq = quant(enc, hq, k, xq), yf = this.branchForwardFp(enc, b, kind, hf, k, xf);
+      this.xq!.put(enc, start, k, yq);
       this.xfp!.put(enc, start, k, yf);
-      releaseAll(this.ctx, [], [xq, xf, hq, hf, q.y, yf]);
+      releaseAll(this.ctx, [], [xq, xf, hq, hf, yq, yf]);
       await TokenStreams.flush(this.ctx, enc, [this.xq!, this.xfp!]);
-      q.store.dispose();
     }
+    this.owned.splice(this.owned.indexOf(store), 1);
+    store.dispose();
   }
 
   /** The final LayerNorm of the cls row of x [B·N, dim] → [B, dim], as QuantViTRunner.recordHeadInput. */
