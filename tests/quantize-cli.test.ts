@@ -4,10 +4,11 @@
  * and W4A4, the JSON contract, the --report file, and usage errors.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ASMO_SETTINGS } from '../src/engine/asmo/settings.ts';
 import { checkGraph } from '../src/engine/export/check-graph.ts';
 
 const BIN = new URL('../bin/adfq.mjs', import.meta.url).pathname;
@@ -214,5 +215,78 @@ describe('adfq quantize (embedded demo)', () => {
     expect(r.stderr).toMatch(/^adfq: /m);
     expect(r.stderr).toMatch(message as RegExp);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+/** Issue 7: ASMO checkpoints after every module; Ctrl-C keeps the last; --resume ends where an uninterrupted run does. */
+describe('adfq quantize --checkpoint / --resume', () => {
+  const ASMO = [DEMO_MODEL, '--calib', SMALL, '--eval', SMALL, '--calib-size', '10', '--bits', 'w4a4', '--iters', '8', '--asmo-batch', '4',
+    '--asmo-modules', 'attention,head', '--track-accuracy', '3', '--json', '--no-progress'];
+  const ckpt = join(tmp, 'asmo.ckpt.json'), fullReport = join(tmp, 'full.json'), resumedReport = join(tmp, 'resumed.json');
+
+  /** The CLI with --checkpoint, sent SIGINT (Ctrl-C) as soon as the first checkpoint is on disk. */
+  function interrupted(): Promise<Run> {
+    return new Promise((resolve) => {
+      const p = spawn(process.execPath, [BIN, 'quantize', ...ASMO, '--checkpoint', ckpt]);
+      let stdout = '', stderr = '';
+      p.stdout.on('data', (d) => { stdout += d; });
+      p.stderr.on('data', (d) => { stderr += d; });
+      const poll = setInterval(() => { if (existsSync(ckpt)) { clearInterval(poll); p.kill('SIGINT'); } }, 20);
+      p.on('close', (code) => { clearInterval(poll); resolve({ code, stdout, stderr, last: stdout.trim().split('\n').at(-1) ?? '' }); });
+    });
+  }
+
+  it('Ctrl-C keeps the last module\'s checkpoint; --resume gives the uninterrupted run\'s parameters, modules and accuracy', async () => {
+    const [full, stopped] = await Promise.all([adfq('quantize', ...ASMO, '--report', fullReport), interrupted()]);
+    expect(full.code, full.stderr).toBe(0);
+    expect(stopped.code, stopped.stderr).toBe(1);
+    const said = /stopped after module (\d) of 7, saved in .*asmo\.ckpt\.json: continue with the same command and --resume /.exec(stopped.stderr);
+    expect(said, stopped.stderr).not.toBeNull();
+    const ck = JSON.parse(readFileSync(ckpt, 'utf8'));
+    expect(ck).toMatchObject({ version: 1, total: 7, finished: Number(said![1]) });
+    expect(ck.finished).toBeLessThan(7);
+
+    const otherModel = ASMO.map((a) => (a === DEMO_MODEL ? join(DEMO, 'vit-fmnist.onnx') : a));
+    const [resumed, refused] = await Promise.all([
+      adfq('quantize', ...ASMO, '--resume', ckpt, '--report', resumedReport),
+      adfq('quantize', ...otherModel, '--resume', ckpt),
+    ]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const [a, b] = [fullReport, resumedReport].map((f) => JSON.parse(readFileSync(f, 'utf8')).runs[0]);
+    expect(JSON.stringify(b.quantParams)).toBe(JSON.stringify(a.quantParams));
+    expect(b.asmo.accuracy).toEqual(a.asmo.accuracy);
+    const untimed = (ms: { seconds: number }[]) => ms.map(({ seconds: _, ...m }) => m);
+    expect(untimed(b.asmo.modules)).toEqual(untimed(a.asmo.modules));
+    expect(JSON.parse(readFileSync(resumedReport, 'utf8')).argv).not.toContain('--resume');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/asmo\.ckpt\.json: This checkpoint was made for another model/);
+    expect(readdirSync(tmp).some((f) => f.includes('.partial-'))).toBe(false);
+  }, 300_000);
+
+  it('a checkpoint of other settings, or not a checkpoint, is refused before the model is loaded', async () => {
+    const settings = { ...DEFAULT_ASMO_SETTINGS, iters: 8, batch: 4, modules: { patch: false, attention: true, mlp: false, head: true } };
+    const other = join(tmp, 'other-settings.ckpt.json'), notJson = join(tmp, 'not-a-checkpoint.json');
+    writeFileSync(other, JSON.stringify({ version: 1, settings, params: {}, fingerprint: '', modules: [], accuracy: [], seconds: 0, finished: 0, total: 7 }));
+    writeFileSync(notJson, 'x');
+    const [r, bad] = await Promise.all([
+      adfq('quantize', ...ASMO.slice(0, ASMO.indexOf('--iters')), '--iters', '9', ...ASMO.slice(ASMO.indexOf('--iters') + 2), '--resume', other),
+      adfq('quantize', ...ASMO, '--resume', notJson),
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^adfq: .*other-settings\.ckpt\.json: This checkpoint was made with other optimisation settings: iters 8 in the checkpoint, 9 here\./m);
+    expect(r.stderr).not.toMatch(/calibrating/);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/not-a-checkpoint\.json is not a checkpoint written by 'adfq quantize --checkpoint'/);
+  }, 120_000);
+
+  it.each([
+    [['--checkpoint', 'c.json'], /--checkpoint applies to module-wise optimisation: give --iters N too/],
+    [['--resume', 'c.json'], /--resume applies to module-wise optimisation: give --iters N too/],
+    [['--iters', '5', '--bits', 'w4a4,w6a6', '--checkpoint', 'c.json'], /--checkpoint and --resume apply to one optimisation run/],
+    [['--iters', '5', '--resume', 'missing.json'], /Cannot read the checkpoint missing.json/],
+  ])('%j: exit 2 with a readable message', (args, message) => {
+    const r = spawnSync(process.execPath, [BIN, 'quantize', ...(args as string[])], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message as RegExp);
   });
 });

@@ -49,6 +49,10 @@ Options
   --gradients G          ASMO gradient paths: default (the released code) or ste-lsq
   --kl-axis A            ASMO attention term: heads (default, the released code) or keys
   --track-accuracy N     ASMO: top-1 on the first N evaluation images after each block (default 0: off)
+  --checkpoint <f.json>  ASMO: save the run's state after every module (written whole, so a crash or a
+                         lost device loses at most the running module; Ctrl-C stops with the last one kept)
+  --resume <f.json>      ASMO: continue from a --checkpoint file, skipping its finished modules; the result
+                         equals an uninterrupted run's (the same command line, else refused)
   --report <file.json>   quantize: settings, every quantizer parameter, accuracies, timings
   --out <model.q.onnx>   quantize: export each run as ONNX (several runs: <name>.<method>-<bits>.onnx)
   --format F             quantize --out: qdq (integer weights + DequantizeLinear, default) or

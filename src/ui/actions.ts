@@ -7,6 +7,11 @@ import { EngineClient, EngineRequestError } from './engine-client.ts';
 import { fileRunOf } from './file-run.ts';
 import { initialAsmoLive, initialStatistics, patch, useStudio, type DataImage, type PresetName } from './store.ts';
 import { revokeThumbnails } from './thumbnails.ts';
+import { evalResume, PendingRunTracker, type PendingRun } from './persist/pending-run.ts';
+import { rememberModelFile } from './persist/session.ts';
+import { recoverEngine, withRecovery } from './recovery.ts';
+import { keepInterrupted } from './interrupted-run.ts';
+import { resumePoint } from '../worker/run-checkpoint.ts';
 import type { ErrorInfo, WorkerImage } from '../worker/protocol.ts';
 
 let client: EngineClient | null = null;
@@ -31,11 +36,9 @@ export async function startEngine(): Promise<void> {
   }
   client?.terminate();
   client = new EngineClient((error) => {
-    // Every running request was rejected by the client; the model summary and results stay on screen.
-    patch('engine', { status: 'lost', error });
-    patch('evaluation', { running: false });
-    patch('statistics', { running: false });
-    patch('quantization', { running: false });
+    // Every running request was rejected by the client; each waits for this restart and resumes (recovery.ts).
+    patch('engine', { status: 'recovering', error });
+    void recoverEngine();
   });
   try {
     const r = await client.init();
@@ -67,6 +70,7 @@ export async function loadModel(name: string, bytes: Uint8Array, isDemo = false,
     // postMessage copies (nothing is transferred), so the kept bytes survive for a restart.
     const loaded = await client.loadModel(name, bytes);
     currentModel = { name, bytes, isDemo };
+    rememberModelFile(currentModel);
     patch('model', { loaded, loading: null, isDemo });
     if (o.keepResults) return;
     const pre = loaded.summary.preprocessing;
@@ -151,20 +155,36 @@ export function workerImages(): WorkerImage[] {
   return useStudio.getState().data.images.map((im) => ({ name: im.name, label: im.label, bytes: im.bytes.slice() }));
 }
 
-export async function runEvaluation(batchSize = 8): Promise<void> {
+/**
+ * Evaluates every image. A device loss restarts the engine and goes on after the last finished batch;
+ * `resumeFrom` (an interrupted evaluation from the last session) does the same after a reload.
+ */
+export async function runEvaluation(batchSize = 8, resumeFrom?: PendingRun): Promise<void> {
   const s = useStudio.getState();
-  const spec = currentSpec();
+  const spec = resumeFrom?.spec ?? currentSpec();
   if (!client || !spec || s.evaluation.running) return;
   const images = workerImages();
-  patch('evaluation', { running: true, done: 0, total: images.length, error: null });
-  const run = client.evaluate(images, spec, batchSize, (done, total) => patch('evaluation', { done, total }));
-  cancelRunning = run.cancel;
+  if (resumeFrom) batchSize = resumeFrom.batchSize;
+  patch('evaluation', { running: true, done: evalResume(resumeFrom ?? null)?.consumed ?? 0, total: images.length, error: null });
+  const tracker = new PendingRunTracker(resumeFrom ?? { kind: 'evaluate', label: 'Evaluation', batchSize, spec, resume: {}, startedAt: new Date().toISOString() });
+  let interrupted = false;
   try {
-    patch('evaluation', { result: await run.done, running: false });
+    const result = await withRecovery('the evaluation', () => {
+      const run = client!.evaluate(images, spec, batchSize, (done, total) => patch('evaluation', { done, total }),
+        evalResume(tracker.run), (c) => tracker.apply(c));
+      cancelRunning = run.cancel;
+      return run.done;
+    }, { onRecovering: () => patch('evaluation', { error: null }), resumePoint: () => resumePoint(tracker.run.resume) });
+    patch('evaluation', { result, running: false });
   } catch (e) {
-    patch('evaluation', { running: false, error: asInfo(e) });
+    const info = asInfo(e);
+    interrupted = info.code === 'device-lost';
+    patch('evaluation', { running: false, error: info });
   } finally {
     cancelRunning = null;
+    // Stopped by device losses: it can still be resumed after its last batch; any other end forgets it.
+    if (interrupted) keepInterrupted(tracker.run);
+    else await tracker.end();
   }
 }
 

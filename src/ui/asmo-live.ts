@@ -2,10 +2,10 @@
  * The ASMO slice's reducer: what each event of a running module-wise optimisation changes. A plain
  * function of the slice and the event, so it is tested without a worker.
  */
-import type { AsmoEvent } from '../engine/asmo/settings.ts';
+import type { AsmoLiveEvent } from '../engine/asmo/settings.ts';
 import type { AsmoLive } from './store.ts';
 
-export function applyAsmoEvent(live: AsmoLive, e: AsmoEvent): Partial<AsmoLive> {
+export function applyAsmoEvent(live: AsmoLive, e: AsmoLiveEvent): Partial<AsmoLive> {
   switch (e.type) {
     case 'phase':
       return { phase: e.text };

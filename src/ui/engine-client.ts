@@ -1,6 +1,7 @@
 /** The page's side of the worker protocol: each request becomes a promise; progress and ASMO events arrive by callback. */
-import type { AsmoEvent } from '../engine/asmo/settings.ts';
-import type { EvalResult } from '../engine/eval/evaluate.ts';
+import type { AsmoLiveEvent } from '../engine/asmo/settings.ts';
+import type { EvalProgress, EvalResult } from '../engine/eval/evaluate.ts';
+import type { RunCheckpoint, RunResume } from '../worker/run-checkpoint.ts';
 import type { PreprocessSpec } from '../engine/image/transform.ts';
 import type { QuantizeSettings } from '../engine/quant/quantize.ts';
 import type { SiteId, SiteStats, StatsSettings, StatsSummary } from '../engine/stats/types.ts';
@@ -15,7 +16,8 @@ export class EngineRequestError extends Error {
 type Pending = {
   resolve(r: Response): void; reject(e: Error): void;
   onProgress?(done: number, total: number, phase?: string): void;
-  onAsmoEvent?(e: AsmoEvent): void;
+  onAsmoEvent?(e: AsmoLiveEvent): void;
+  onCheckpoint?(c: RunCheckpoint): void;
 };
 
 /** A running quantization: its result, and cancel / pause for the module-wise optimisation. */
@@ -40,6 +42,7 @@ export class EngineClient {
       if (!p) return;
       if (msg.kind === 'progress') { p.onProgress?.(msg.done, msg.total, msg.phase); return; }
       if (msg.kind === 'asmo-event') { p.onAsmoEvent?.(msg.event); return; }
+      if (msg.kind === 'checkpoint') { p.onCheckpoint?.(msg.checkpoint); return; }
       this.pending.delete(msg.id);
       if (msg.kind === 'error') p.reject(new EngineRequestError(msg.error));
       else p.resolve(msg);
@@ -59,10 +62,10 @@ export class EngineClient {
   }
 
   private request<K extends Response['kind']>(req: Omit<Request, 'id'>, onProgress?: Pending['onProgress'],
-                                              transfer: Transferable[] = [], onAsmoEvent?: Pending['onAsmoEvent']): { id: number; done: Promise<Extract<Response, { kind: K }>> } {
+                                              transfer: Transferable[] = [], callbacks: Pick<Pending, 'onAsmoEvent' | 'onCheckpoint'> = {}): { id: number; done: Promise<Extract<Response, { kind: K }>> } {
     const id = this.nextId++;
     const done = new Promise<Extract<Response, { kind: K }>>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as Pending['resolve'], reject, onProgress, onAsmoEvent });
+      this.pending.set(id, { resolve: resolve as Pending['resolve'], reject, onProgress, ...callbacks });
     });
     this.worker.postMessage({ ...req, id } as Request, transfer);
     return { id, done };
@@ -77,9 +80,10 @@ export class EngineClient {
     return (await this.request<'model'>({ kind: 'load-model', name, bytes } as Omit<Request, 'id'>).done).model;
   }
 
-  evaluate(images: WorkerImage[], spec: PreprocessSpec, batchSize: number,
-           onProgress: (done: number, total: number) => void): { cancel(): void; done: Promise<EvalResult> } {
-    const r = this.request<'eval-result'>({ kind: 'evaluate', images, spec, batchSize } as Omit<Request, 'id'>, onProgress);
+  /** `resume`: where an interrupted evaluation of the same images got to; `onCheckpoint` gets each finished batch. */
+  evaluate(images: WorkerImage[], spec: PreprocessSpec, batchSize: number, onProgress: (done: number, total: number) => void,
+           resume?: EvalProgress, onCheckpoint?: (c: RunCheckpoint) => void): { cancel(): void; done: Promise<EvalResult> } {
+    const r = this.request<'eval-result'>({ kind: 'evaluate', images, spec, batchSize, resume } as Omit<Request, 'id'>, onProgress, [], { onCheckpoint });
     return {
       cancel: () => this.worker.postMessage({ kind: 'cancel', id: 0, target: r.id } satisfies Request),
       done: r.done.then((m) => m.result),
@@ -101,9 +105,10 @@ export class EngineClient {
    * when `settings.asmo` is set, each event passed to `onAsmoEvent`), then evaluates FP32 and quantized on the rest.
    */
   quantize(images: WorkerImage[], spec: PreprocessSpec, batchSize: number, calibSize: number, settings: QuantizeSettings,
-           onProgress: (done: number, total: number, phase?: string) => void, onAsmoEvent?: (e: AsmoEvent) => void): QuantizeHandle {
-    const r = this.request<'quant-result'>({ kind: 'quantize', images, spec, batchSize, calibSize, settings } as Omit<Request, 'id'>,
-      onProgress, [], onAsmoEvent);
+           onProgress: (done: number, total: number, phase?: string) => void,
+           o: { onAsmoEvent?: (e: AsmoLiveEvent) => void; resume?: RunResume; onCheckpoint?: (c: RunCheckpoint) => void } = {}): QuantizeHandle {
+    const r = this.request<'quant-result'>({ kind: 'quantize', images, spec, batchSize, calibSize, settings, resume: o.resume } as Omit<Request, 'id'>,
+      onProgress, [], { onAsmoEvent: o.onAsmoEvent, onCheckpoint: o.onCheckpoint });
     return {
       cancel: () => this.worker.postMessage({ kind: 'cancel', id: 0, target: r.id } satisfies Request),
       pause: (paused) => this.worker.postMessage({ kind: 'pause', id: 0, target: r.id, paused } satisfies Request),

@@ -11,6 +11,10 @@ import { applyAsmoEvent } from './asmo-live.ts';
 import { cancelFileEvaluation } from './file-run-actions.ts';
 import type { QuantizeHandle } from './engine-client.ts';
 import { bitsLabel, runLabel } from './quant-labels.ts';
+import { keepInterrupted } from './interrupted-run.ts';
+import { PendingRunTracker, type PendingRun } from './persist/pending-run.ts';
+import { withRecovery } from './recovery.ts';
+import { resumePoint } from '../worker/run-checkpoint.ts';
 import { initialAsmoLive, patch, useStudio, type AsmoForm, type QuantForm, type StudioState } from './store.ts';
 
 let running: QuantizeHandle | null = null;
@@ -80,24 +84,43 @@ export function selectRun(id: number | null): void { patch('quantization', { sel
 
 export function setLevelToken(t: number | 'all'): void { patch('quantization', { levelToken: t }); }
 
-export async function runQuantization(batchSize = 8): Promise<void> {
-  const client = engineClient(), spec = currentSpec(), s = useStudio.getState();
+/**
+ * Calibrates (and optimises, with ASMO) on the form's settings, then evaluates. A device loss restarts the
+ * engine and the run goes on from its last checkpoint (after calibration, the last finished module, or the
+ * last evaluated batch); `resumeFrom` (an interrupted run of the last session) does the same after a reload.
+ */
+export async function runQuantization(batchSize = 8, resumeFrom?: Extract<PendingRun, { kind: 'quantize' }>): Promise<void> {
+  const client = engineClient(), spec = resumeFrom?.spec ?? currentSpec(), s = useStudio.getState();
   if (!client || !spec || s.quantization.running) return;
-  const input = quantizeInput(s);
+  const input = resumeFrom ? { calibSize: resumeFrom.calibSize, settings: resumeFrom.settings, problem: null } : quantizeInput(s);
   if (input.problem !== null) { patch('quantization', { error: { code: 'usage', message: input.problem } }); return; }
   const { calibSize, settings } = input, generation = s.quantization.generation;
+  if (resumeFrom) batchSize = resumeFrom.batchSize;
   const current = () => useStudio.getState().quantization.generation === generation;
   patch('quantization', { running: true, phase: 'starting', done: 0, total: 0, error: null });
-  // A new optimisation starts with empty charts; a run without one leaves the last optimisation's charts.
-  if (settings.asmo) {
+  // A new optimisation starts with empty charts (a resumed one keeps the finished modules' curves).
+  if (settings.asmo && !resumeFrom?.resume.asmo) {
     useStudio.setState({ asmo: { ...initialAsmoLive, status: 'running', label: `${runLabel(settings)} ${bitsLabel(settings)}`, iters: settings.asmo.iters } });
+  } else if (settings.asmo) {
+    patch('asmo', { status: 'running', paused: false });
   }
-  const run = client.quantize(workerImages(), spec, batchSize, calibSize, settings,
-    (done, total, phase) => patch('quantization', { done, total, phase: phase ?? '' }),
-    (e) => { if (current()) patch('asmo', applyAsmoEvent(useStudio.getState().asmo, e)); });
-  running = run;
+  const tracker = new PendingRunTracker(resumeFrom ?? {
+    kind: 'quantize', label: `${runLabel(settings)} ${bitsLabel(settings)}`, batchSize, spec, calibSize, settings, resume: {}, startedAt: new Date().toISOString(),
+  });
+  let interrupted = false;
   try {
-    const r = await run.done;
+    const r = await withRecovery('the quantization run', () => {
+      const run = engineClient()!.quantize(workerImages(), spec, batchSize, calibSize, settings,
+        (done, total, phase) => patch('quantization', { done, total, phase: phase ?? '' }), {
+          onAsmoEvent: (e) => { if (current()) patch('asmo', applyAsmoEvent(useStudio.getState().asmo, e)); },
+          resume: tracker.run.resume, onCheckpoint: (c) => tracker.apply(c),
+        });
+      running = run;
+      return run.done;
+    }, {
+      onRecovering: () => patch('quantization', { phase: 'GPU device lost: restarting it, then resuming' }),
+      resumePoint: () => resumePoint(tracker.run.resume) ?? 'the start (calibration)',
+    });
     const q = useStudio.getState().quantization;
     if (settings.asmo && current()) patch('asmo', { status: 'done', paused: false });
     // The model or images changed meanwhile: the result belongs to neither.
@@ -115,11 +138,15 @@ export async function runQuantization(batchSize = 8): Promise<void> {
     });
   } catch (e) {
     const stale = !current(), info = asInfo(e);
+    interrupted = info.code === 'device-lost' && !stale;
     patch('quantization', { running: false, error: stale ? null : info });
     // The finished modules' curves, the interrupted module's points and the accuracy so far stay on screen.
     if (settings.asmo && !stale) patch('asmo', { status: info.code === 'cancelled' ? 'cancelled' : 'failed', paused: false });
   } finally {
     running = null;
+    // A run stopped by device losses can still be resumed from its checkpoint; any other end forgets it.
+    if (interrupted) keepInterrupted(tracker.run);
+    else await tracker.end();
   }
 }
 

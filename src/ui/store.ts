@@ -17,6 +17,7 @@ import { DEFAULT_QUANTIZE_SETTINGS, type Method, type QuantizeSettings } from '.
 import type { SiteId, SiteStats, StatsSummary } from '../engine/stats/types.ts';
 import type { ExportSummary } from '../engine/export/export-onnx.ts';
 import type { PreprocessSpec } from '../engine/image/transform.ts';
+import type { PendingInfo } from './persist/pending-run.ts';
 import type { ErrorInfo, ImportedQuantization, LoadedModel, QuantizeTimings, RunPrediction } from '../worker/protocol.ts';
 
 export interface DataImage { name: string; label: number | null; bytes: Uint8Array }
@@ -130,10 +131,15 @@ export interface ExportBuild {
 }
 
 export interface StudioState {
-  /** 'lost': the GPU device went away; the page offers a restart. */
+  /**
+   * 'recovering': the GPU device went away and the engine is being restarted (runs resume after it);
+   * 'lost': the restart failed; the page offers "Restart GPU".
+   */
   engine: {
-    status: 'starting' | 'ready' | 'failed' | 'lost'; adapter: string | null; isSoftware: boolean;
+    status: 'starting' | 'ready' | 'failed' | 'recovering' | 'lost'; adapter: string | null; isSoftware: boolean;
     maxBindingBytes: number | null; maxBufferBytes: number | null; error: ErrorInfo | null;
+    /** Device losses recovered from, and when the last one was. */
+    recoveries: number; lastRecovery: string | null;
   };
   model: { loaded: LoadedModel | null; loading: string | null; isDemo: boolean; error: ErrorInfo | null };
   data: { images: DataImage[]; labelSource: string; unknown: UnknownLabel[]; warnings: string[] };
@@ -159,7 +165,19 @@ export interface StudioState {
   export: { opset: ExportOpsetChoice; int4: boolean; builds: Record<string, ExportBuild> };
   /** Page-level state: the drag overlay and messages about dropped files. */
   ui: { dragging: boolean; dropNotice: string | null };
+  /** The session kept in IndexedDB (persist/): a saved one offered at start-up, an interrupted run to resume. */
+  session: {
+    offer: SessionOffer | null;
+    restoring: boolean;
+    /** An interrupted run (restored from the last session, or left by a run stopped by repeated device losses). */
+    pending: PendingInfo | null;
+    error: ErrorInfo | null;
+    storageError: string | null;
+  };
 }
+
+/** What the restore banner says about the saved session. */
+export interface SessionOffer { savedAt: string; modelName: string | null; images: number; runs: number; evaluated: boolean; statistics: boolean; pending: PendingInfo | null }
 
 export const initialStatistics: StudioState['statistics'] = {
   running: false, phase: '', done: 0, total: 0, error: null, summary: null, site: { block: 0, kind: 'qkv-in' }, siteStats: null, siteError: null,
@@ -182,7 +200,7 @@ export const initialAsmoLive: AsmoLive = {
 };
 
 export const useStudio = create<StudioState>(() => ({
-  engine: { status: 'starting', adapter: null, isSoftware: false, maxBindingBytes: null, maxBufferBytes: null, error: null },
+  engine: { status: 'starting', adapter: null, isSoftware: false, maxBindingBytes: null, maxBufferBytes: null, error: null, recoveries: 0, lastRecovery: null },
   model: { loaded: null, loading: null, isDemo: false, error: null },
   data: { images: [], labelSource: '', unknown: [], warnings: [] },
   preprocessing: { preset: 'model', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], resize: 256 },
@@ -192,6 +210,7 @@ export const useStudio = create<StudioState>(() => ({
   asmo: initialAsmoLive,
   export: { opset: 13, int4: false, builds: {} },
   ui: { dragging: false, dropNotice: null },
+  session: { offer: null, restoring: false, pending: null, error: null, storageError: null },
 }));
 
 /** Replaces one slice partially: `patch('evaluation', { running: true })`. */

@@ -14,6 +14,7 @@ import { PauseGate } from './pause-gate.ts';
 import { runEvaluateQuantized } from './evaluate-quantized-request.ts';
 import { runExport } from './export-request.ts';
 import { runQuantize } from './quantize-request.ts';
+import { evalBatchReporter } from './run-checkpoint.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 let engine: Engine | null = null;
@@ -25,16 +26,30 @@ let stats: StatsCollection | null = null;
 
 function post(msg: Response): void { scope.postMessage(msg); }
 
+/** Set once the device is lost: every error after that is reported as the loss, not as what it broke. */
+let lostError: ErrorInfo | null = null;
+
 function errorInfo(e: unknown): ErrorInfo {
+  if (lostError && !(e instanceof AdfqError && (e.code === 'cancelled' || e.code === 'usage'))) return lostError;
   if (e instanceof AdfqError) return { code: e.code, message: e.message };
   return { code: 'internal', message: `Internal error: ${(e as Error)?.message ?? String(e)}` };
+}
+
+/**
+ * A request that fails on a destroyed device often fails (a rejected mapAsync, a validation error) before
+ * `device.lost` resolves; wait briefly for the loss so the page sees 'device-lost' and can recover.
+ */
+async function settleLoss(e: unknown): Promise<void> {
+  const lost = engine?.gpu.device.lost;
+  if (lostError || !lost || e instanceof AdfqError) return;
+  await Promise.race([lost, new Promise((resolve) => setTimeout(resolve, 500))]);
 }
 
 async function handle(req: Request): Promise<void> {
   switch (req.kind) {
     case 'init': {
       engine ??= await Engine.create({
-        onLost: (err) => { engine = null; post({ kind: 'device-lost', id: 0, error: errorInfo(err) }); },
+        onLost: (err) => { engine = null; lostError = { code: err.code, message: err.message }; post({ kind: 'device-lost', id: 0, error: lostError }); },
       });
       post({ kind: 'ready', id: req.id, adapter: engine.adapterInfo, isSoftware: engine.gpu.isSoftware, maxBindingBytes: engine.gpu.limits.maxStorageBufferBindingSize, maxBufferBytes: engine.gpu.limits.maxBufferSize });
       return;
@@ -54,6 +69,7 @@ async function handle(req: Request): Promise<void> {
       const result = await cancellable(req.id, (signal) => evaluate({
         sources: sourcesOf(req.images), predict: e.predict, spec: req.spec, numClasses: e.model.config.numClasses,
         batchSize: req.batchSize, signal, onProgress: (done, total) => post({ kind: 'progress', id: req.id, done, total }),
+        resume: req.resume, onCheckpoint: evalBatchReporter('fp32', (checkpoint) => post({ kind: 'checkpoint', id: req.id, checkpoint }), req.resume),
       }));
       post({ kind: 'eval-result', id: req.id, result });
       return;
@@ -82,6 +98,7 @@ async function handle(req: Request): Promise<void> {
           signal, onProgress: (done, total, phase) => post({ kind: 'progress', id: req.id, done, total, phase }),
           onAsmoEvent: (event) => post({ kind: 'asmo-event', id: req.id, event }),
           waitIfPaused: () => gate.wait(),
+          resume: req.resume, onCheckpoint: (checkpoint) => post({ kind: 'checkpoint', id: req.id, checkpoint }),
         }));
         post({ kind: 'quant-result', id: req.id, result });
       } finally {
@@ -140,5 +157,8 @@ function requireEngine(): Engine {
 }
 
 scope.onmessage = (ev: MessageEvent<Request>) => {
-  handle(ev.data).catch((e) => post({ kind: 'error', id: ev.data.id, error: errorInfo(e) }));
+  handle(ev.data).catch(async (e) => {
+    await settleLoss(e);
+    post({ kind: 'error', id: ev.data.id, error: errorInfo(e) });
+  });
 };

@@ -2,8 +2,9 @@
  * The typed messages between the page and the engine worker. Only plain data crosses: summaries,
  * numbers, bytes; GPU handles never leave the worker.
  */
-import type { AsmoEvent } from '../engine/asmo/settings.ts';
-import type { EvalResult, SkippedImage } from '../engine/eval/evaluate.ts';
+import type { AsmoLiveEvent } from '../engine/asmo/settings.ts';
+import type { EvalProgress, EvalResult, SkippedImage } from '../engine/eval/evaluate.ts';
+import type { RunCheckpoint, RunResume } from './run-checkpoint.ts';
 import type { ExportFormat, ExportOpset, ExportSummary } from '../engine/export/export-onnx.ts';
 import type { Accuracy } from '../engine/eval/metrics.ts';
 import type { quantizationSummary } from '../engine/onnx/import-export.ts';
@@ -19,14 +20,17 @@ export interface WorkerImage { name: string; label: number | null; bytes: Uint8A
 export type Request =
   | { kind: 'init'; id: number }
   | { kind: 'load-model'; id: number; name: string; bytes: Uint8Array }
-  | { kind: 'evaluate'; id: number; images: WorkerImage[]; spec: PreprocessSpec; batchSize: number }
+  /** `resume`: an interrupted evaluation of the same images and batch size (its finished batches are kept). */
+  | { kind: 'evaluate'; id: number; images: WorkerImage[]; spec: PreprocessSpec; batchSize: number; resume?: EvalProgress }
   | { kind: 'collect-stats'; id: number; images: WorkerImage[]; spec: PreprocessSpec; batchSize: number; settings: StatsSettings }
   | { kind: 'site-stats'; id: number; site: SiteId }
   /**
    * Calibrates on the first `calibSize` images of the split, optimises module-wise on them when
    * `settings.asmo` is set (streaming `asmo-event`s), then evaluates FP32 and quantized on the rest.
    */
-  | { kind: 'quantize'; id: number; images: WorkerImage[]; spec: PreprocessSpec; batchSize: number; calibSize: number; settings: QuantizeSettings }
+  | { kind: 'quantize'; id: number; images: WorkerImage[]; spec: PreprocessSpec; batchSize: number; calibSize: number; settings: QuantizeSettings;
+      /** What an interrupted run of this same request had finished (run-checkpoint.ts). */
+      resume?: RunResume }
   /**
    * Writes the loaded model quantized by `params` (a finished run's, kept by the page) as ONNX, whole, in
    * memory; answers with the file's bytes and its sizes. `preprocessing` (the run's) goes into the metadata.
@@ -99,7 +103,9 @@ export type Response =
   | { kind: 'site-stats'; id: number; stats: SiteStats }
   | { kind: 'eval-result'; id: number; result: EvalResult }
   /** One event of a running module-wise optimisation (module start, loss points, finished module, accuracy so far). */
-  | { kind: 'asmo-event'; id: number; event: AsmoEvent }
+  | { kind: 'asmo-event'; id: number; event: AsmoLiveEvent }
+  /** A finished stage, ASMO module or evaluation batch of a long request: enough to resume it from there. */
+  | { kind: 'checkpoint'; id: number; checkpoint: RunCheckpoint }
   | { kind: 'quant-result'; id: number; result: QuantizeRunResult }
   | { kind: 'quant-eval-result'; id: number; result: QuantEvalResult }
   | { kind: 'export-result'; id: number; bytes: Uint8Array; summary: ExportSummary }

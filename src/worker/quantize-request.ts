@@ -6,7 +6,7 @@
  * runner lives for the evaluation and is disposed here.
  */
 import { runAsmo, type HeldOutImages } from '../engine/asmo/optimize.ts';
-import type { AsmoEvent, AsmoSummary } from '../engine/asmo/settings.ts';
+import { liveEvent, type AsmoCheckpoint, type AsmoLiveEvent } from '../engine/asmo/settings.ts';
 import type { Engine } from '../engine/engine.ts';
 import { AdfqError, CancelledError, UsageError } from '../engine/errors.ts';
 import { evaluate, type EvalResult, type ImageSource, type SkippedImage } from '../engine/eval/evaluate.ts';
@@ -17,6 +17,7 @@ import type { ViTQuantParams } from '../engine/quant/params.ts';
 import { calibrate, type QuantizeSettings } from '../engine/quant/quantize.ts';
 import type { QuantizeRunResult, RunPrediction, WorkerImage } from './protocol.ts';
 import { splitImages } from './split-images.ts';
+import { evalBatchReporter, type AsmoDone, type CalibrationCheckpoint, type EvalPhase, type RunCheckpoint, type RunResume } from './run-checkpoint.ts';
 
 export interface QuantizeJob {
   images: WorkerImage[];
@@ -27,9 +28,13 @@ export interface QuantizeJob {
   signal: AbortSignal;
   onProgress(done: number, total: number, phase: string): void;
   /** Every event of the module-wise optimisation, in order. */
-  onAsmoEvent?(e: AsmoEvent): void;
+  onAsmoEvent?(e: AsmoLiveEvent): void;
   /** Awaited between optimisation steps: resolves when the user resumes. */
   waitIfPaused?(): Promise<void>;
+  /** What an interrupted run of the same request had finished (run-checkpoint.ts); those stages are skipped. */
+  resume?: RunResume;
+  /** Each finished stage, module and evaluation batch, as it happens. */
+  onCheckpoint?(c: RunCheckpoint): void;
 }
 
 /** Evaluation images measured after each block for ASMO's accuracy-so-far curve (they stay in the final evaluation too). */
@@ -62,10 +67,13 @@ function decodeHeldOut(images: WorkerImage[], spec: PreprocessSpec): HeldOutImag
  */
 export async function evaluateFp32AndQuantized(engine: Engine, params: ViTQuantParams,
                                                o: { sources: ImageSource[]; spec: PreprocessSpec; batchSize: number; signal: AbortSignal;
-                                                    onProgress(done: number, total: number, phase: 'fp32' | 'quantized'): void }): Promise<{ fp: EvalResult; q: EvalResult }> {
-  const evalWith = (predict: Parameters<typeof evaluate>[0]['predict'], phase: 'fp32' | 'quantized') => evaluate({
+                                                    onProgress(done: number, total: number, phase: EvalPhase): void;
+                                                    resume?: RunResume; onCheckpoint?(c: RunCheckpoint): void }): Promise<{ fp: EvalResult; q: EvalResult }> {
+  const send = o.onCheckpoint;
+  const evalWith = (predict: Parameters<typeof evaluate>[0]['predict'], phase: EvalPhase) => evaluate({
     sources: o.sources, predict, spec: o.spec, numClasses: engine.model.config.numClasses, batchSize: o.batchSize, signal: o.signal,
-    onProgress: (done, total) => o.onProgress(done, total, phase),
+    onProgress: (done, total) => o.onProgress(done, total, phase), resume: o.resume?.[phase],
+    onCheckpoint: send && evalBatchReporter(phase, send, o.resume?.[phase]),
   });
   const fp = await evalWith(engine.predict, 'fp32');
   const runner = new QuantViTRunner(engine.gpu, engine.model, params);
@@ -88,65 +96,87 @@ async function checkCancelled(signal: AbortSignal): Promise<void> {
 }
 
 export async function runQuantize(engine: Engine, job: QuantizeJob): Promise<QuantizeRunResult> {
-  const started = performance.now(), { images, spec, signal } = job, n = job.calibSize;
+  const started = performance.now(), { images, spec, signal } = job, n = job.calibSize, resume = job.resume ?? {};
   if (!images.length) throw new UsageError('There are no images to calibrate and evaluate on; add some first.');
   if (!(Number.isInteger(n) && n >= 1 && n < images.length)) {
     throw new UsageError(`The calibration size must be a whole number from 1 to ${images.length - 1} (the rest of the ${images.length} images are evaluated), not ${n}.`);
   }
-  const model = engine.model, c = model.config;
-  const split = splitImages(images, n);
+  const model = engine.model, split = splitImages(images, n), send = job.onCheckpoint ?? (() => {});
+  // On resume the calibration images are decoded again only if calibration or the optimisation still needs them.
+  const needPixels = !resume.asmoDone && (!resume.calibration || job.settings.asmo);
+  const decoded = needPixels ? decodeCalibration(split.calib, spec) : null;
+  if (decoded && !decoded.n) throw new UsageError(`None of the ${split.calib.length} calibration images could be decoded.`);
+  await checkCancelled(signal);
 
+  let cal = resume.calibration;
+  if (!cal) {
+    const c = await calibrate(engine.gpu, model, decoded!.pixels, decoded!.n, job.settings, {
+      // The engine's steps ('weights', 'block 3: fc1-in', …) as 'calibrating: <step>'.
+      signal, onProgress: (done, total, step) => job.onProgress(done, total, step === 'done' ? 'calibrating' : `calibrating: ${step}`),
+    });
+    const { memory: _memory, ...rest } = c;
+    cal = { ...rest, calibNames: decoded!.names, skipped: decoded!.skipped };
+    send({ stage: 'calibrated', calibration: cal });
+    await checkCancelled(signal);
+  }
+
+  let params = cal.params, asmoDone = resume.asmoDone;
+  if (job.settings.asmo && !asmoDone) {
+    asmoDone = await optimise(engine, job, cal, decoded!, split.evaluate, resume.asmo);
+    send({ stage: 'asmo-done', done: asmoDone });
+    await checkCancelled(signal);
+  }
+  if (asmoDone) params = asmoDone.params;
+
+  const sources = sourcesOf(split.evaluate);
+  const { fp, q } = await evaluateFp32AndQuantized(engine, params, {
+    sources, spec, batchSize: job.batchSize, signal, onProgress: job.onProgress, resume, onCheckpoint: send,
+  });
+  return {
+    settings: cal.settings, params, sites: cal.sites, calibImages: cal.calibImages, evalImages: sources.length,
+    fp32: accuracyOf(fp), quantized: accuracyOf(q), skipped: [...cal.skipped, ...fp.skipped], backend: cal.backend,
+    ...(asmoDone ? { asmo: asmoDone.summary } : {}),
+    timings: { calibrationSeconds: cal.seconds, optimisationSeconds: asmoDone?.seconds ?? 0, fp32EvalSeconds: fp.seconds, quantizedEvalSeconds: q.seconds,
+      totalSeconds: (performance.now() - started) / 1000 },
+    calibNames: cal.calibNames, predictions: pairPredictions(fp, q),
+  };
+}
+
+interface DecodedCalibration { pixels: Float32Array; n: number; names: string[]; skipped: SkippedImage[] }
+
+function decodeCalibration(images: WorkerImage[], spec: PreprocessSpec): DecodedCalibration {
   const per = (spec.channels ?? 3) * spec.imageSize * spec.imageSize, skipped: SkippedImage[] = [], tensors: Float32Array[] = [];
-  const calibNames: string[] = [];
-  job.onProgress(0, split.calib.length, 'decoding');
-  for (const im of split.calib) {
+  const names: string[] = [];
+  for (const im of images) {
     try {
       tensors.push(imageBytesToTensor(im.bytes, im.name, spec));
-      calibNames.push(im.name);
+      names.push(im.name);
     } catch (e) {
       skipped.push({ name: im.name, reason: e instanceof AdfqError ? e.message : `could not be read (${String(e)})` });
     }
   }
-  if (!tensors.length) throw new UsageError(`None of the ${split.calib.length} calibration images could be decoded.`);
   const pixels = new Float32Array(tensors.length * per);
   tensors.forEach((t, i) => pixels.set(t, i * per));
-  await checkCancelled(signal);
+  return { pixels, n: tensors.length, names, skipped };
+}
 
-  const cal = await calibrate(engine.gpu, model, pixels, tensors.length, job.settings, {
-    // The engine's steps ('weights', 'block 3: fc1-in', …) as 'calibrating: <step>'.
-    signal, onProgress: (done, total, step) => job.onProgress(done, total, step === 'done' ? 'calibrating' : `calibrating: ${step}`),
+/** The module-wise optimisation, from the calibration or from the last finished module of an interrupted one. */
+async function optimise(engine: Engine, job: QuantizeJob, cal: CalibrationCheckpoint, decoded: DecodedCalibration,
+                        evaluation: WorkerImage[], from: AsmoCheckpoint | undefined): Promise<AsmoDone> {
+  const t0 = performance.now(), before = from?.seconds ?? 0;
+  job.onProgress(from?.finished ?? 0, from?.total ?? 1, 'optimising');
+  const r = await runAsmo(engine.gpu, engine.model, {
+    pixels: decoded.pixels, n: decoded.n, params: cal.params, settings: job.settings.asmo!, heldOut: decodeHeldOut(evaluation, job.spec),
+    ...(from ? { resume: from } : {}),
+  }, {
+    signal: job.signal, waitIfPaused: job.waitIfPaused,
+    onEvent: (e) => {
+      if (e.type === 'module-start') job.onProgress(e.index, e.total, 'optimising');
+      job.onAsmoEvent?.(liveEvent(e));
+      if (e.type === 'module-done') job.onCheckpoint?.({ stage: 'asmo-module', asmo: e.checkpoint });
+    },
   });
-  await checkCancelled(signal);
-
-  let params = cal.params, asmo: AsmoSummary | undefined, optimisationSeconds = 0;
-  if (job.settings.asmo) {
-    const t0 = performance.now();
-    job.onProgress(0, 1, 'optimising');
-    const r = await runAsmo(engine.gpu, model, {
-      pixels, n: tensors.length, params: cal.params, settings: job.settings.asmo, heldOut: decodeHeldOut(split.evaluate, spec),
-    }, {
-      signal, waitIfPaused: job.waitIfPaused,
-      onEvent: (e) => {
-        if (e.type === 'module-start') job.onProgress(e.index, e.total, 'optimising');
-        job.onAsmoEvent?.(e);
-      },
-    });
-    params = r.params;
-    asmo = r.summary;
-    optimisationSeconds = (performance.now() - t0) / 1000;
-    await checkCancelled(signal);
-  }
-
-  const sources = sourcesOf(split.evaluate);
-  const { fp, q } = await evaluateFp32AndQuantized(engine, params, { sources, spec, batchSize: job.batchSize, signal, onProgress: job.onProgress });
-  return {
-    settings: cal.settings, params, sites: cal.sites, calibImages: cal.calibImages, evalImages: sources.length,
-    fp32: accuracyOf(fp), quantized: accuracyOf(q), skipped: [...skipped, ...fp.skipped], backend: cal.backend,
-    ...(asmo ? { asmo } : {}),
-    timings: { calibrationSeconds: cal.seconds, optimisationSeconds, fp32EvalSeconds: fp.seconds, quantizedEvalSeconds: q.seconds,
-      totalSeconds: (performance.now() - started) / 1000 },
-    calibNames, predictions: pairPredictions(fp, q),
-  };
+  return { params: r.params, summary: r.summary, seconds: before + (performance.now() - t0) / 1000 };
 }
 
 /** Both evaluations' top-1 per image; they read the same images, so the same ones decode in the same order. */

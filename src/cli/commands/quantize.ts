@@ -26,6 +26,7 @@ import { imagesFromArgs, preprocessingFromArgs, readModelArg } from '../model-in
 import { progressBar, type ProgressBar } from '../progress.ts';
 import { buildQuantizedOnnx, type ExportFormat, type ExportSummary } from '../../engine/export/export-onnx.ts';
 import { writeFileAtomic } from '../write-atomic.ts';
+import { checkpointFromArgs, withCheckpoints } from '../asmo-checkpoint.ts';
 import { runAsmo, type HeldOutImages } from '../../engine/asmo/optimize.ts';
 import { asmoMemoryPlan } from '../../engine/asmo/memory-plan.ts';
 import { DEFAULT_ASMO_CALIB_IMAGES, DEFAULT_ASMO_SETTINGS, type AsmoEvent, type AsmoModuleKind, type AsmoSettings, type AsmoSummary } from '../../engine/asmo/settings.ts';
@@ -64,7 +65,7 @@ const ASMO_MODULES: readonly AsmoModuleKind[] = ['patch', 'attention', 'mlp', 'h
 /** ASMO's settings from --iters and its options; null without --iters. */
 function asmoFromArgs(args: ParsedArgs, seed: number): AsmoSettings | null {
   const iters = intFlag(args, 'iters', 1, 1_000_000);
-  const given = ['asmo-batch', 'asmo-modules', 'gradients', 'kl-axis', 'track-accuracy'].filter((f) => args.flags.has(f));
+  const given = ['asmo-batch', 'asmo-modules', 'gradients', 'kl-axis', 'track-accuracy', 'checkpoint', 'resume'].filter((f) => args.flags.has(f));
   if (iters === undefined) {
     if (given.length) throw new UsageError(`--${given[0]} applies to module-wise optimisation: give --iters N too.`);
     return null;
@@ -110,8 +111,11 @@ function asmoProgress(label: string, iters: number, enabled: boolean, log: (m: s
   };
 }
 
-/** Options that say where output goes, not what is computed: not recorded for --from-report. */
-const OUTPUT_FLAGS = new Set(['report', 'json', 'no-progress', 'from-report', 'out', 'format', 'opset', 'int4', 'debug']);
+/**
+ * Options that say where output goes (or, --resume, where the work starts again: the result is the same),
+ * not what is computed: not recorded for --from-report.
+ */
+const OUTPUT_FLAGS = new Set(['report', 'json', 'no-progress', 'from-report', 'out', 'format', 'opset', 'int4', 'debug', 'checkpoint', 'resume']);
 
 interface ExportTarget { path: string; format: ExportFormat; opset: 13 | 17 | 21; int4: boolean }
 
@@ -202,6 +206,7 @@ async function runQuantizeCommand(args: ParsedArgs) {
   const seed = intFlag(args, 'seed', 0, 2 ** 31 - 1) ?? 0;
   const asmo = asmoFromArgs(args, seed);
   if (asmo && !methods.includes('adfq')) throw new UsageError('--iters runs module-wise optimisation, which applies to --method adfq.');
+  const checkpoints = await checkpointFromArgs(args, asmo, bitsList.length);
   const trackAccuracy = intFlag(args, 'track-accuracy', 0, 100_000) ?? 0;
   const exportTo = exportFromArgs(args);
   /**
@@ -295,8 +300,11 @@ async function runQuantizeCommand(args: ParsedArgs) {
         calBar.finish();
         log(`${label}: calibrated in ${cal.seconds.toFixed(1)} s (${cal.backend} searches)`);
         const optimised = method === 'adfq' && asmo
-          ? await runAsmo(engine.gpu, model, { pixels: calibPixels, n, params: cal.params, settings: asmo, heldOut },
-            { onEvent: asmoProgress(label, asmo.iters, showProgress, log) })
+          ? await withCheckpoints(checkpoints, log, (hooks) => {
+            const progress = asmoProgress(label, asmo.iters, showProgress, log);
+            return runAsmo(engine.gpu, model, { pixels: calibPixels, n, params: cal.params, settings: asmo, heldOut, resume: checkpoints.resume },
+              { onEvent: (e) => { progress(e); hooks.onEvent(e); }, signal: hooks.signal });
+          })
           : null;
         if (optimised) log(`${label}: optimised module by module in ${optimised.summary.seconds.toFixed(1)} s`);
         const params = optimised?.params ?? cal.params;

@@ -7,6 +7,11 @@
  * draws a mini-batch with replacement, normalises both streams' rows (LN1 or LN2, FP), mixes them (QDrop)
  * and recomputes the FP target and attention maps from the FP rows, so nothing per image but the streams
  * is kept. The run is a pure function of the inputs and the seed.
+ *
+ * Resuming (checkpoint.ts): nothing but the params carries from one module to the next (each module has its
+ * own RNG and QDrop seed, moduleSeed(seed, index), its own Adam state and schedules from step 0), so a run
+ * given a checkpoint installs its params, skips its finished modules and accuracy points, still propagates
+ * the streams through every branch as the uninterrupted run does, and then returns what that run returns.
  */
 import { CancelledError } from '../errors.ts';
 import type { GpuContext } from '../gpu/device.ts';
@@ -23,9 +28,10 @@ import { attentionForward, mlpForward, linearForward, releaseAll, type Attention
 import { asmoMemoryPlan } from './memory-plan.ts';
 import { AttentionModule, LinearModule, MlpModule, type ModuleSetup, type StepInput, type TrainableModule } from './modules.ts';
 import {
-  asmoModuleName, checkAsmoSettings, type AsmoAccuracyPoint, type AsmoEvent, type AsmoLossPoint, type AsmoModuleId,
+  asmoModuleName, checkAsmoSettings, type AsmoAccuracyPoint, type AsmoCheckpoint, type AsmoEvent, type AsmoLossPoint, type AsmoModuleId,
   type AsmoModuleReport, type AsmoSettings, type AsmoSummary, type RoundingShare,
 } from './settings.ts';
+import { asmoFingerprint, asmoModuleOrder, checkAsmoCheckpoint } from './checkpoint.ts';
 import { TokenStreams } from './token-streams.ts';
 import { im2col, mulberry32, moduleSeed } from './batches.ts';
 
@@ -53,6 +59,8 @@ export interface AsmoInput {
   params: ViTQuantParams;
   settings: AsmoSettings;
   heldOut?: HeldOutImages | null;
+  /** The last checkpoint of an interrupted run of this same input: its finished modules are not optimised again. */
+  resume?: AsmoCheckpoint | null;
 }
 
 /** Images whose reconstruction error is reported before and after each module. */
@@ -68,7 +76,10 @@ export interface AsmoOptions {
 export async function runAsmo(ctx: GpuContext, model: ViTModel, input: AsmoInput, hooks: AsmoHooks = {},
                               options: AsmoOptions = {}): Promise<{ params: ViTQuantParams; summary: AsmoSummary }> {
   checkAsmoSettings(input.settings);
-  const run = new AsmoRun(ctx, model, input, hooks, options);
+  const fingerprint = asmoFingerprint(model, input), order = asmoModuleOrder(model.config.depth, input.settings.modules);
+  // Checked before anything is allocated: a refused checkpoint leaves the GPU as it was.
+  if (input.resume) checkAsmoCheckpoint(input.resume, { settings: input.settings, fingerprint, order });
+  const run = new AsmoRun(ctx, model, input, hooks, options, fingerprint, order.length);
   try {
     return await run.execute();
   } finally {
@@ -85,24 +96,49 @@ class AsmoRun {
   private readonly params: ViTQuantParams;
   private readonly fp: GpuViTWeights;
   private readonly plan;
-  private readonly reports: AsmoModuleReport[] = [];
-  private readonly accuracy: AsmoAccuracyPoint[] = [];
+  private readonly reports: AsmoModuleReport[];
+  private readonly accuracy: AsmoAccuracyPoint[];
   private readonly owned: { dispose(): void }[] = [];
   private readonly total: number;
   private index = 0;
+  /** Resuming: modules and accuracy points the checkpoint has already; seconds spent before this run. */
+  private readonly skipModules: number;
+  private skipAccuracy: number;
+  private readonly priorSeconds: number;
   private xq: TokenStreams | null = null;
   private xfp: TokenStreams | null = null;
   private readonly started = performance.now();
 
   constructor(private readonly ctx: GpuContext, private readonly model: ViTModel, private readonly input: AsmoInput, private readonly hooks: AsmoHooks,
-              options: AsmoOptions) {
+              options: AsmoOptions, private readonly fingerprint: string, total: number) {
+    const r = input.resume;
     this.s = input.settings;
-    this.params = structuredClone(input.params);
+    this.params = structuredClone(r?.params ?? input.params);
     this.params.rounding = { ...(this.params.rounding ?? {}) };
+    this.reports = structuredClone(r?.modules ?? []);
+    this.accuracy = structuredClone(r?.accuracy ?? []);
+    this.skipModules = r?.finished ?? 0;
+    this.skipAccuracy = this.accuracy.length;
+    this.priorSeconds = r?.seconds ?? 0;
     this.fp = new GpuViTWeights(ctx, model);
     this.plan = asmoMemoryPlan(model.config, input.n, this.s.batch, ctx.limits, options.streamBudget);
-    const m = this.s.modules, depth = model.config.depth;
-    this.total = (m.patch ? 1 : 0) + depth * ((m.attention ? 1 : 0) + (m.mlp ? 1 : 0)) + (m.head ? 1 : 0);
+    this.total = total;
+  }
+
+  private seconds(): number {
+    return this.priorSeconds + (performance.now() - this.started) / 1000;
+  }
+
+  /** The run's state after `finished` modules, copied: later modules never change what a listener keeps. */
+  private snapshot(finished: number): AsmoCheckpoint {
+    return structuredClone({ version: 1, settings: this.s, finished, total: this.total, params: this.params, modules: this.reports,
+      accuracy: this.accuracy, seconds: this.seconds(), fingerprint: this.fingerprint });
+  }
+
+  /** Optimises the next module unless the resumed checkpoint finished it (its params are in place already). */
+  private async visit(optimise: () => Promise<void>): Promise<void> {
+    if (this.index < this.skipModules) this.index++;
+    else await optimise();
   }
 
   private emit(e: AsmoEvent): void {
@@ -112,26 +148,27 @@ class AsmoRun {
   async execute(): Promise<{ params: ViTQuantParams; summary: AsmoSummary }> {
     const c = this.model.config, m = this.s.modules;
     this.emit({ type: 'phase', text: this.plan.summary });
+    if (this.input.resume) this.emit({ type: 'phase', text: `Resuming after module ${this.skipModules} of ${this.total}` });
     await this.measureAccuracy(0, 'calibrated');
-    if (m.patch) await this.optimisePatch();
+    if (m.patch) await this.visit(() => this.optimisePatch());
     this.xq = new TokenStreams(this.ctx, this.input.n, c.tokens, c.dim, this.plan.storage, 'asmo.xq');
     this.xfp = new TokenStreams(this.ctx, this.input.n, c.tokens, c.dim, this.plan.storage, 'asmo.xfp');
     this.emit({ type: 'phase', text: 'embedding the reconstruction images' });
     await this.embedAll();
     for (let b = 0; b < c.depth; b++) {
-      if (m.attention) await this.optimiseBranch(b, 'attention');
+      if (m.attention) await this.visit(() => this.optimiseBranch(b, 'attention'));
       await this.propagate(b, 'attention');
-      if (m.mlp) await this.optimiseBranch(b, 'mlp');
+      if (m.mlp) await this.visit(() => this.optimiseBranch(b, 'mlp'));
       await this.propagate(b, 'mlp');
       await this.measureAccuracy(b + 1, `block ${b}`);
     }
     if (m.head) {
-      await this.optimiseHead();
+      await this.visit(() => this.optimiseHead());
       await this.measureAccuracy(c.depth, 'head');
     }
     const summary: AsmoSummary = {
       settings: this.s, images: this.input.n, modules: this.reports, accuracy: this.accuracy, memory: this.plan,
-      seconds: (performance.now() - this.started) / 1000,
+      seconds: this.seconds(),
     };
     return { params: this.params, summary };
   }
@@ -239,7 +276,7 @@ class AsmoRun {
     let read = 0;
     try {
       for (let step = 0; step < s.iters; step++) {
-        await this.checkpoint();
+        await this.pausePoint();
         const idx = Array.from({ length: s.batch }, () => Math.floor(rng() * n));
         const enc = this.ctx.device.createCommandEncoder({ label: `${name} step ${step}` });
         const x = inputs(enc, idx);
@@ -268,12 +305,12 @@ class AsmoRun {
     const report: AsmoModuleReport = { module: id, name, iters: s.iters, curve, rounding: mergeShares(shares), recBefore, recAfter,
       seconds: (performance.now() - started) / 1000 };
     this.reports.push(report);
-    this.emit({ type: 'module-done', index, report });
+    this.emit({ type: 'module-done', index, report, checkpoint: this.snapshot(index + 1) });
     this.owned.splice(this.owned.indexOf(module), 1);
     module.dispose();
   }
 
-  private async checkpoint(): Promise<void> {
+  private async pausePoint(): Promise<void> {
     if (this.hooks.waitIfPaused) await this.hooks.waitIfPaused();
     if (this.hooks.signal?.aborted) throw new CancelledError('Module-wise optimisation cancelled.');
   }
@@ -404,7 +441,7 @@ class AsmoRun {
     const store = new GpuQuantParams(this.ctx), quant = this.branchQuantForward(store, b, kind, 'after');
     this.owned.push(store);  // released after the last chunk, or by dispose() on a cancel
     for (let start = 0; start < n; start += this.s.batch) {
-      await this.checkpoint();
+      await this.pausePoint();
       const k = Math.min(this.s.batch, n - start), enc = this.ctx.device.createCommandEncoder({ label: `asmo propagate b${b} ${kind}` });
       const xq = this.xq!.gatherRange(enc, start, k), xf = this.xfp!.gatherRange(enc, start, k);
       const hq = layerNorm(this.ctx, enc, xq, gamma, beta, c.lnEps), hf = layerNorm(this.ctx, enc, xf, gamma, beta, c.lnEps);
@@ -431,7 +468,8 @@ class AsmoRun {
   private async measureAccuracy(blocksDone: number, label: string): Promise<void> {
     const h = this.input.heldOut;
     if (!h || h.count < 1) return;
-    await this.checkpoint();
+    if (this.skipAccuracy > 0) { this.skipAccuracy--; return; }  // measured before the interruption, with the same params
+    await this.pausePoint();
     const runner = new QuantViTRunner(this.ctx, this.model, this.params);
     let correct = 0;
     try {

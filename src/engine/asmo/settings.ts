@@ -2,7 +2,8 @@
  * ASMO's settings (ADFQ.md §5) and the plain-data events and results of a run: no GPU code, so the page
  * imports them without pulling the training kernels into its bundle.
  */
-import { UsageError } from '../errors.ts';
+import { AdfqError, UsageError } from '../errors.ts';
+import type { ViTQuantParams } from '../quant/params.ts';
 
 export type GradientMode = 'default' | 'ste-lsq';
 export type KlAxis = 'heads' | 'keys';
@@ -128,8 +129,19 @@ export type AsmoEvent =
   | { type: 'module-start'; module: AsmoModuleId; name: string; index: number; total: number }
   /** New points of the running module's curve (a few per second at most), plus the rounding share so far. */
   | { type: 'losses'; index: number; points: AsmoLossPoint[]; rounding: RoundingShare | null }
-  | { type: 'module-done'; index: number; report: AsmoModuleReport }
+  /** `checkpoint`: the run's state after this module, a snapshot the run no longer touches (save it to resume). */
+  | { type: 'module-done'; index: number; report: AsmoModuleReport; checkpoint: AsmoCheckpoint }
   | { type: 'accuracy'; point: AsmoAccuracyPoint };
+
+/** An event as the page draws it: a finished module without its checkpoint (that travels once, as a checkpoint). */
+export type AsmoLiveEvent = Exclude<AsmoEvent, { type: 'module-done' }> | Omit<Extract<AsmoEvent, { type: 'module-done' }>, 'checkpoint'>;
+
+/** Drops the checkpoint (megabytes of rounding masks) from a finished module's event. */
+export function liveEvent(e: AsmoEvent): AsmoLiveEvent {
+  if (e.type !== 'module-done') return e;
+  const { checkpoint: _checkpoint, ...rest } = e;
+  return rest;
+}
 
 export interface AsmoMemoryPlan {
   images: number;
@@ -154,4 +166,32 @@ export interface AsmoSummary {
   accuracy: AsmoAccuracyPoint[];
   memory: AsmoMemoryPlan;
   seconds: number;
+}
+
+/**
+ * A run's state after its first `finished` modules, as plain JSON-safe data: resuming from it
+ * (AsmoInput.resume) skips those modules and ends with what the uninterrupted run returns, bit for bit.
+ */
+export interface AsmoCheckpoint {
+  version: 1;
+  settings: AsmoSettings;
+  /** Modules finished, in run order. */
+  finished: number;
+  total: number;
+  /** The calibration result with the finished modules' hardened rounding and learned Δ applied. */
+  params: ViTQuantParams;
+  modules: AsmoModuleReport[];
+  accuracy: AsmoAccuracyPoint[];
+  /** Seconds spent so far, over every run that led here. */
+  seconds: number;
+  /**
+   * The model's shape, the bit widths, the images' count and hashes (model weights, reconstruction
+   * images, calibration params, held-out images) and the seed: a checkpoint of another setup is refused.
+   */
+  fingerprint: string;
+}
+
+/** A checkpoint that cannot continue this run (another model, settings or images, or not a checkpoint). */
+export class AsmoResumeError extends AdfqError {
+  constructor(message: string) { super('asmo-resume', message); }
 }

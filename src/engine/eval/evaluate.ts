@@ -3,7 +3,7 @@
  * predict → top-k. Any `predict` works (our GPU runner, the CPU twin, onnxruntime), so accuracies are
  * compared on exactly the same tensors.
  */
-import { CancelledError } from '../errors.ts';
+import { CancelledError, UsageError } from '../errors.ts';
 import type { PreprocessSpec } from '../image/index.ts';
 import { imageBatches, type ImageSource, type SkippedImage } from './image-batches.ts';
 import { accuracy, predictionsFromLogits, type Accuracy, type Prediction } from './metrics.ts';
@@ -20,6 +20,19 @@ export interface EvaluateOptions {
   batchSize: number;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /** Where an interrupted evaluation of the same sources (and batch size) got to: its batches are not run again. */
+  resume?: EvalProgress;
+  /** After each batch: everything so far, enough to resume from here (a device loss, a reload). */
+  onCheckpoint?: (so: EvalProgress) => void;
+}
+
+/** A partial evaluation: the first `consumed` sources are done (a multiple of the batch size, or all). */
+export interface EvalProgress {
+  consumed: number;
+  predictions: Prediction[];
+  skipped: SkippedImage[];
+  /** Seconds spent before the interruption, added to the result's. */
+  seconds: number;
 }
 
 export interface EvalResult extends Accuracy {
@@ -29,16 +42,22 @@ export interface EvalResult extends Accuracy {
 }
 
 export async function evaluate(o: EvaluateOptions): Promise<EvalResult> {
-  const started = performance.now();
-  const predictions: Prediction[] = [];
-  const skipped: SkippedImage[] = [];
-  for await (const b of imageBatches(o.sources, o.spec, o.batchSize, skipped, o.signal)) {
+  const started = performance.now(), r = o.resume;
+  if (r && !(r.consumed === o.sources.length || (r.consumed % o.batchSize === 0 && r.consumed <= o.sources.length))) {
+    throw new UsageError(`Cannot resume this evaluation: ${r.consumed} of ${o.sources.length} images were done in batches of another size than ${o.batchSize}.`);
+  }
+  const predictions: Prediction[] = [...(r?.predictions ?? [])];
+  const skipped: SkippedImage[] = [...(r?.skipped ?? [])];
+  const before = r?.seconds ?? 0, from = r?.consumed ?? 0;
+  const seconds = () => before + (performance.now() - started) / 1000;
+  for await (const b of imageBatches(o.sources.slice(from), o.spec, o.batchSize, skipped, o.signal)) {
     if (b.kept.length) {
       const logits = await o.predict(b.pixels, b.kept.length);
       predictions.push(...predictionsFromLogits(logits, b.kept.map((s) => s.name), b.kept.map((s) => s.label), o.numClasses));
     }
-    o.onProgress?.(b.consumed, o.sources.length);
+    o.onCheckpoint?.({ consumed: from + b.consumed, predictions, skipped, seconds: seconds() });
+    o.onProgress?.(from + b.consumed, o.sources.length);
   }
   if (o.signal?.aborted) throw new CancelledError('Evaluation cancelled.');
-  return { ...accuracy(predictions), predictions, skipped, seconds: (performance.now() - started) / 1000 };
+  return { ...accuracy(predictions), predictions, skipped, seconds: seconds() };
 }

@@ -1,5 +1,6 @@
 import { cancelEvaluation, runEvaluation } from '../actions.ts';
 import { useStudio } from '../store.ts';
+import { SkippedImages } from './SkippedImages.tsx';
 import { PredictionsTable } from './PredictionsTable.tsx';
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
@@ -22,12 +23,7 @@ export function EvalPanel() {
             top-1 <b data-testid="top1">{pct(r.top1)}</b> ({r.correct1}/{r.count}), top-5 <b data-testid="top5">{pct(r.top5)}</b>,
             {' '}{r.seconds.toFixed(1)} s{r.skipped.length > 0 && `, ${r.skipped.length} skipped`}
           </p>
-          {r.skipped.length > 0 && (
-            <ul className="warn" data-testid="skipped">
-              {/* Reasons often start with the file name already. */}
-              {r.skipped.map((s) => <li key={s.name}>skipped <code>{s.name}</code>: {s.reason.startsWith(`${s.name}: `) ? s.reason.slice(s.name.length + 2) : s.reason}</li>)}
-            </ul>
-          )}
+          <SkippedImages skipped={r.skipped} />
           <PredictionsTable predictions={r.predictions} />
         </>
       )}

@@ -15,6 +15,7 @@ import { ExportSection } from './ExportSection.tsx';
 import { FileRunSection } from './FileRunSection.tsx';
 import { QuantResultsTable } from './QuantResultsTable.tsx';
 import { QuantSettingsForm } from './QuantSettingsForm.tsx';
+import { SkippedImages } from './SkippedImages.tsx';
 
 // echarts loads only once there is a run to draw.
 const QuantErrorChart = lazy(() => import('../charts/QuantErrorChart.tsx').then((m) => ({ default: m.QuantErrorChart })));
@@ -65,7 +66,7 @@ export function QuantizePanel() {
       {run && !run.fromFile && (
         <>
           <h3>Quantization error per site: {run.label} {bitsLabel(run.settings)} <span className="muted">(calibration images{run.asmo ? ', before the optimisation' : ''}; click a bar to open it in the explorer)</span></h3>
-          {run.skipped.length > 0 && <p className="warn">{run.skipped.length} image(s) could not be read and were skipped: {run.skipped.slice(0, 3).map((s) => s.name).join(', ')}{run.skipped.length > 3 ? ', …' : ''}</p>}
+          <SkippedImages skipped={run.skipped} testId="quant-skipped" />
           <Suspense fallback={<p className="muted">Loading chart…</p>}>
             <QuantErrorChart sites={run.sites} depth={depth} onPick={pickSite} />
           </Suspense>
