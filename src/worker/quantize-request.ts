@@ -5,7 +5,8 @@
  * the fake-quantized model on the same evaluation images. Only plain data is returned; the quantized
  * runner lives for the evaluation and is disposed here.
  */
-import { runAsmo, type HeldOutImages } from '../engine/asmo/optimize.ts';
+import { decodeHeldOut } from '../engine/asmo/held-out.ts';
+import { runAsmo } from '../engine/asmo/optimize.ts';
 import { liveEvent, type AsmoCheckpoint, type AsmoLiveEvent } from '../engine/asmo/settings.ts';
 import type { Engine } from '../engine/engine.ts';
 import { AdfqError, CancelledError, UsageError } from '../engine/errors.ts';
@@ -41,25 +42,6 @@ export interface QuantizeJob {
 export const HELD_OUT_IMAGES = 64;
 
 const sourcesOf = (images: WorkerImage[]) => images.map((im) => ({ name: im.name, label: im.label, load: async () => im.bytes }));
-
-/** The first labelled evaluation images that decode, up to HELD_OUT_IMAGES, as one tensor with their labels. */
-function decodeHeldOut(images: WorkerImage[], spec: PreprocessSpec): HeldOutImages | null {
-  const tensors: Float32Array[] = [], labels: number[] = [];
-  for (const im of images) {
-    if (tensors.length >= HELD_OUT_IMAGES) break;
-    if (im.label === null) continue;
-    try {
-      tensors.push(imageBytesToTensor(im.bytes, im.name, spec));
-      labels.push(im.label);
-    } catch {
-      // Reported as skipped by the final evaluation.
-    }
-  }
-  if (!tensors.length) return null;
-  const per = tensors[0].length, pixels = new Float32Array(tensors.length * per);
-  tensors.forEach((t, i) => pixels.set(t, i * per));
-  return { pixels, labels: Int32Array.from(labels), count: tensors.length };
-}
 
 /**
  * FP32 (engine.predict) and then the quantized model (a QuantViTRunner on `params`, disposed here) on the
@@ -166,7 +148,7 @@ async function optimise(engine: Engine, job: QuantizeJob, cal: CalibrationCheckp
   const t0 = performance.now(), before = from?.seconds ?? 0;
   job.onProgress(from?.finished ?? 0, from?.total ?? 1, 'optimising');
   const r = await runAsmo(engine.gpu, engine.model, {
-    pixels: decoded.pixels, n: decoded.n, params: cal.params, settings: job.settings.asmo!, heldOut: decodeHeldOut(evaluation, job.spec),
+    pixels: decoded.pixels, n: decoded.n, params: cal.params, settings: job.settings.asmo!, heldOut: await decodeHeldOut(sourcesOf(evaluation), HELD_OUT_IMAGES, job.spec),
     ...(from ? { resume: from } : {}),
   }, {
     signal: job.signal, waitIfPaused: job.waitIfPaused,

@@ -29,6 +29,7 @@ import { writeFileAtomic } from '../write-atomic.ts';
 import { checkpointFromArgs, withCheckpoints } from '../asmo-checkpoint.ts';
 import { runAsmo, type HeldOutImages } from '../../engine/asmo/optimize.ts';
 import { asmoMemoryPlan } from '../../engine/asmo/memory-plan.ts';
+import { decodeHeldOut } from '../../engine/asmo/held-out.ts';
 import { DEFAULT_ASMO_CALIB_IMAGES, DEFAULT_ASMO_SETTINGS, type AsmoEvent, type AsmoModuleKind, type AsmoSettings, type AsmoSummary } from '../../engine/asmo/settings.ts';
 import type { PreprocessSpec } from '../../engine/image/index.ts';
 
@@ -80,18 +81,6 @@ function asmoFromArgs(args: ParsedArgs, seed: number): AsmoSettings | null {
     batch: intFlag(args, 'asmo-batch', 1, 4096) ?? DEFAULT_ASMO_SETTINGS.batch,
     modules: Object.fromEntries(ASMO_MODULES.map((m) => [m, listed.includes(m)])) as AsmoSettings['modules'],
   };
-}
-
-/** The first `count` labelled evaluation images, decoded, for ASMO's accuracy-so-far line. */
-async function heldOutImages(sources: ImageSource[], count: number, spec: PreprocessSpec, per: number): Promise<HeldOutImages | null> {
-  const picked = sources.filter((s) => s.label !== null).slice(0, count);
-  if (!picked.length) return null;
-  const pixels = new Float32Array(picked.length * per), labels = new Int32Array(picked.length);
-  for (const [i, s] of picked.entries()) {
-    pixels.set(imageBytesToTensor(await s.load(), s.name, spec), i * per);
-    labels[i] = s.label!;
-  }
-  return { pixels, labels, count: picked.length };
 }
 
 /** Progress of an ASMO run on stderr: a bar per module, a line per finished module and accuracy point. */
@@ -282,7 +271,7 @@ async function runQuantizeCommand(args: ParsedArgs) {
     if (n > CALIB_INIT_IMAGES) process.stderr.write(`note: quantizers are initialised from the first ${CALIB_INIT_IMAGES} calibration images (ADFQ.md §5.2).\n`);
     const asmoPlan = asmo ? asmoMemoryPlan(config, n, asmo.batch, engine.gpu.limits) : null;
     if (asmoPlan) log(asmoPlan.summary);
-    const heldOut = asmo && trackAccuracy > 0 ? await heldOutImages(evalSources, trackAccuracy, pre.spec, per) : null;
+    const heldOut = asmo && trackAccuracy > 0 ? await decodeHeldOut(evalSources, trackAccuracy, pre.spec) : null;
 
     const fpBar = progressBar('eval fp32', showProgress);
     const fp = await evaluate({ sources: evalSources, predict: engine.predict, spec: pre.spec, numClasses: config.numClasses,

@@ -1,8 +1,11 @@
 /**
- * Images → batches of model input, shared by evaluation and statistics. A bad image is skipped and
- * listed; it never stops the run. Cancellation is checked between batches.
+ * Images → batches of model input, shared by evaluation and statistics. A bad image (BadImageError,
+ * or a file that cannot be read) is skipped and listed with its reason; it never stops the run.
+ * Other engine errors (a bad preprocessing spec, cancellation) are not about one image and would
+ * otherwise skip every image with the same message, so they propagate. Cancellation is checked
+ * before each image, so a cancel does not wait for a batch of large images to decode.
  */
-import { AdfqError, CancelledError } from '../errors.ts';
+import { AdfqError, BadImageError, CancelledError } from '../errors.ts';
 import { imageBytesToTensor, type PreprocessSpec } from '../image/index.ts';
 
 export interface ImageSource {
@@ -28,11 +31,13 @@ export async function* imageBatches(sources: ImageSource[], spec: PreprocessSpec
     if (signal?.aborted) throw new CancelledError();
     const kept: ImageSource[] = [], tensors: Float32Array[] = [];
     for (const src of sources.slice(start, start + batchSize)) {
+      if (signal?.aborted) throw new CancelledError();
       try {
         tensors.push(imageBytesToTensor(await src.load(), src.name, spec));
         kept.push(src);
       } catch (e) {
-        skipped.push({ name: src.name, reason: e instanceof AdfqError ? e.message : `could not be read (${String(e)})` });
+        if (e instanceof AdfqError && !(e instanceof BadImageError)) throw e;
+        skipped.push({ name: src.name, reason: e instanceof BadImageError ? e.message : `could not be read (${String(e)})` });
       }
     }
     const pixels = new Float32Array(kept.length * per);

@@ -9,6 +9,7 @@ import { BadImageError } from '../errors.ts';
 import type { DecodedImage } from './decoded-image.ts';
 import type { JpegHeader } from './jpeg-header.ts';
 import { chromaRatio, yccToRgbLibjpeg } from './jpeg-color.ts';
+import { libraryError } from './library-error.ts';
 
 /** Colour model as libjpeg decides it (jdapimin.c default_decompress_parms): JFIF, then Adobe, then component ids. */
 function isYCbCr(h: JpegHeader): boolean {
@@ -40,7 +41,7 @@ export function decodeJpeg(bytes: Uint8Array, h: JpegHeader, name: string, maxPi
       maxMemoryUsageInMB: Math.max(512, Math.ceil((maxPixels * 24) / 1e6)),
     });
   } catch (e) {
-    throw new BadImageError(`${name}: cannot decode JPEG (${(e as Error).message}).`);
+    throw new BadImageError(`${name}: cannot decode JPEG (${libraryError(e)}).`);
   }
   const { width, height, data } = raw;
   if (ratio) return { width, height, channels: 3, data: yccToRgbLibjpeg(data, width, height, ratio[0], ratio[1]) };

@@ -4,23 +4,40 @@
  * PIL's `convert('RGB')`, and 16-bit samples keep their high byte (PIL's "RGB;16B" unpacker).
  * Exception: PIL turns 16-bit gray into mode "I" and `convert('RGB')` then clips it to 255
  * (near-white images); we take the high byte instead, which is what the image shows.
+ *
+ * Before fast-png sees the file we check every CRC and inflate the IDAT stream once with a hard
+ * output limit, because fast-png inflates without any (a 1x1 PNG can hold gigabytes of zlib zeros)
+ * and pads short data with zeros instead of failing.
  */
 import { decode as pngDecode } from 'fast-png';
+import { Unzlib } from 'fflate';
 import { BadImageError } from '../errors.ts';
 import type { DecodedImage } from './decoded-image.ts';
-import type { PngHeader } from './png-header.ts';
+import { libraryError } from './library-error.ts';
+import { pngChunkCrcOk, pngRawSize, type PngHeader } from './png-header.ts';
+
+/** Extra inflated bytes tolerated after the image data (libpng and PIL ignore them too). */
+const SLACK_BYTES = 65536;
+/** Compressed bytes pushed to the inflater at once: bounds how far one push can overshoot (deflate: ≤ 1032x). */
+const PUSH_BYTES = 4096;
 
 export function decodePng(bytes: Uint8Array, h: PngHeader, name: string): DecodedImage {
   if (h.interlaced && h.bitDepth < 8) {
     // fast-png 8 de-interlaces sub-byte pixels as if they were whole bytes, giving garbage.
     throw new BadImageError(`${name}: interlaced PNG with ${h.bitDepth}-bit pixels is not supported; re-save it without interlacing.`);
   }
+  for (const c of h.chunks) {
+    if (!pngChunkCrcOk(bytes, c)) {
+      throw new BadImageError(`${name}: cannot decode PNG (CRC mismatch in the ${c.type} chunk at byte ${c.start}: the file is damaged).`);
+    }
+  }
+  checkImageData(bytes, h, name);
   let png: ReturnType<typeof pngDecode>;
   try {
-    png = pngDecode(bytes, { checkCrc: true });
+    png = pngDecode(essentialChunks(bytes, h), { checkCrc: false });
   } catch (e) {
     const cause = (e as Error & { cause?: Error }).cause;
-    throw new BadImageError(`${name}: cannot decode PNG (${(e as Error).message}${cause ? ` ${cause.message}` : ''}).`);
+    throw new BadImageError(`${name}: cannot decode PNG (${libraryError(e)}${cause ? ` ${cause.message}` : ''}).`);
   }
   const { width, height } = h;
   const n = width * height;
@@ -37,6 +54,54 @@ export function decodePng(bytes: Uint8Array, h: PngHeader, name: string): Decode
   }
   return { width, height, channels: outCh, data: out };
 }
+
+/** Inflates the IDAT stream, counting bytes only, and refuses data that is short, broken or far too long. */
+function checkImageData(bytes: Uint8Array, h: PngHeader, name: string): void {
+  const expected = pngRawSize(h);
+  const limit = expected + SLACK_BYTES;
+  const size = `${h.width}x${h.height}`;
+  let total = 0;
+  const inflater = new Unzlib((chunk) => {
+    total += chunk.length;
+    if (total > limit) {
+      throw new BadImageError(`${name}: PNG image data inflates to more than the ${expected} bytes its ${size} header needs ` +
+        `(a decompression bomb or a damaged file); refused.`);
+    }
+  });
+  try {
+    for (const c of h.chunks) {
+      if (c.type !== 'IDAT') continue;
+      const end = c.start + 8 + c.length;
+      for (let i = c.start + 8; i < end; i += PUSH_BYTES) inflater.push(bytes.subarray(i, Math.min(end, i + PUSH_BYTES)));
+    }
+    inflater.push(new Uint8Array(0), true);
+  } catch (e) {
+    if (e instanceof BadImageError) throw e;
+    throw new BadImageError(`${name}: cannot decode PNG (compressed image data is corrupt or cut short: ${(e as Error).message}).`);
+  }
+  if (total < expected) {
+    throw new BadImageError(`${name}: PNG image data is shorter than its ${size} size (${total} of ${expected} bytes); the file is truncated or damaged.`);
+  }
+}
+
+/**
+ * The file reduced to IHDR, PLTE, IDAT… and IEND, so fast-png never parses ancillary chunks. IEND is
+ * written empty: fast-png rejects one with a payload, which libpng and PIL ignore.
+ */
+function essentialChunks(bytes: Uint8Array, h: PngHeader): Uint8Array {
+  const kept = h.chunks.filter((c) => c.type !== 'IEND');
+  const out = new Uint8Array(8 + kept.reduce((s, c) => s + 12 + c.length, 0) + IEND.length);
+  out.set(bytes.subarray(0, 8));
+  let o = 8;
+  for (const c of kept) {
+    out.set(bytes.subarray(c.start, c.start + 12 + c.length), o);
+    o += 12 + c.length;
+  }
+  out.set(IEND, o);
+  return out;
+}
+
+const IEND = new Uint8Array([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
 
 /** Sub-byte gray: rows are packed MSB first and padded to a byte; scale to 0..255 like PIL ("L;2" → ×85). */
 function unpackGray(src: Uint8Array, h: PngHeader): Uint8Array {
