@@ -41,8 +41,8 @@ describe('bad images are rejected with BadImageError naming the file', () => {
   it('zero bytes', () => expectBad(new Uint8Array(0), 'empty.jpg', /empty \(0 bytes\)/));
   it('unknown format', () => expectBad(new TextEncoder().encode('hello, not an image'), 'notes.png', /not a PNG or JPEG/));
   it('known but unsupported formats are named', () => {
-    expectBad(new TextEncoder().encode('GIF89a......'), 'anim.gif', /GIF images are not supported/);
-    expectBad(new TextEncoder().encode('RIFF\0\0\0\0WEBPVP8 '), 'x.webp', /WebP images are not supported/);
+    expectBad(new TextEncoder().encode('GIF89a......'), 'anim.gif', /format not supported \(GIF\); convert to JPEG or PNG/);
+    expectBad(new TextEncoder().encode('RIFF\0\0\0\0WEBPVP8 '), 'x.webp', /format not supported \(WebP\); convert to JPEG or PNG/);
   });
   it('truncated JPEG', () => expectBad(jpeg.subarray(0, Math.floor(jpeg.length / 2)), 'cut.jpg', /truncated/));
   it('JPEG cut just before its end marker', () => expectBad(jpeg.subarray(0, jpeg.length - 2), 'cut2.jpg', /truncated/));

@@ -97,7 +97,7 @@ function checkSize(name: string, width: number, height: number, maxPixels: numbe
 function unknownFormat(b: Uint8Array): string {
   const other = OTHER_FORMATS.find(([, test]) => test(b))?.[0];
   // Kept together: the short reason the issue asks for, and the older wording callers may match.
-  if (other) return `format not supported (${other}); convert to JPEG or PNG (${other} images are not supported).`;
+  if (other) return `format not supported (${other}); convert to JPEG or PNG.`;
   if (b[0] === 0x89 && ascii(b, 1, 4) === 'PNG') {
     return 'damaged PNG signature (typically a download or copy in text mode that rewrote line endings); fetch the file again in binary mode.';
   }
