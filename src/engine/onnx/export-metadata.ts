@@ -64,10 +64,25 @@ export function isAdfqExport(model: ModelProto): boolean {
 
 const fail = (message: string): never => { throw new ExportMetadataError(message); };
 
+/** JSON nesting allowed in the metadata (the exporter writes 3 levels); deeper values would make every
+ * message that shows one (`${value}`, JSON.stringify) recurse until the stack overflows. */
+const MAX_JSON_DEPTH = 8;
+
+function depthOf(value: unknown): number {
+  let depth = 0;
+  for (let level: unknown[] = [value]; level.length > 0 && depth <= MAX_JSON_DEPTH; depth++) {
+    level = level.flatMap((v) => (v !== null && typeof v === 'object' ? Object.values(v) : []));
+  }
+  return depth;
+}
+
 function json(meta: Map<string, string>, key: string): unknown {
   const text = meta.get(key);
   if (text === undefined) return fail(`Its metadata has no '${key}'.`);
-  try { return JSON.parse(text); } catch { return fail(`Its metadata '${key}' is not valid JSON.`); }
+  let value: unknown;
+  try { value = JSON.parse(text); } catch { return fail(`Its metadata '${key}' is not valid JSON.`); }
+  if (depthOf(value) > MAX_JSON_DEPTH) fail(`Its metadata '${key}' nests more than ${MAX_JSON_DEPTH} levels deep.`);
+  return value;
 }
 
 const isInt = (v: unknown, lo: number, hi: number): v is number => Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi;

@@ -12,7 +12,7 @@ const SHAPE_READERS = new Set(['Shape', 'Size']);
 const PASS_THROUGH = new Set(['Identity', 'Dropout']);
 
 export function describeNode(n: NodeProto): string {
-  return `${n.opType} node '${n.name || n.output?.[0] || '?'}'`;
+  return `${n.opType || 'op-less'} node '${n.name || n.output?.[0] || '?'}'`;
 }
 
 export class OnnxGraph {
@@ -28,13 +28,19 @@ export class OnnxGraph {
       for (const o of n.output ?? []) if (o) this.producers.set(o, n);
       for (const i of n.input ?? []) {
         if (!i) continue;
+        // A node reading `i` twice is listed once; its entries are adjacent (nodes are visited in turn),
+        // so checking the last one keeps this linear when thousands of nodes read one tensor.
         const list = this.consumerMap.get(i);
-        if (list) { if (!list.includes(n)) list.push(n); } else this.consumerMap.set(i, [n]);
+        if (list) { if (list[list.length - 1] !== n) list.push(n); } else this.consumerMap.set(i, [n]);
       }
     }
   }
 
-  /** Every node input must be a graph input, an initializer or another node's output; a dangling name is a missing weight. */
+  /**
+   * The graph must be well formed before any walk: every node input is a graph input, an initializer or
+   * another node's output (a dangling name is a missing weight); every tensor has one producer; there is
+   * no cycle (Kahn's topological sort). With these, no walk over the graph can come back to where it was.
+   */
   checkReferences(): void {
     const inputs = new Set((this.graph.input ?? []).map((i) => i.name));
     for (const n of this.nodes) for (const i of n.input ?? []) {
@@ -42,19 +48,57 @@ export class OnnxGraph {
         throw new ModelWeightError(`Tensor '${i}' read by ${describeNode(n)} is missing from the file.`);
       }
     }
+    const produced = new Set<string>();
+    for (const n of this.nodes) for (const o of n.output ?? []) {
+      if (!o) continue;
+      if (produced.has(o) || inputs.has(o) || this.initializers.has(o)) {
+        throw new UnsupportedModelError(`Tensor '${o}' is written by ${describeNode(n)} and also by another node, input or initializer; ONNX requires unique tensor names, so the file is corrupt.`);
+      }
+      produced.add(o);
+    }
+    this.checkAcyclic();
+  }
+
+  private checkAcyclic(): void {
+    const pending = new Map<NodeProto, number>();
+    const ready: NodeProto[] = [];
+    for (const n of this.nodes) {
+      const count = (n.input ?? []).filter((i) => i && this.producers.has(i)).length;
+      pending.set(n, count);
+      if (count === 0) ready.push(n);
+    }
+    let done = 0;
+    for (let n = ready.pop(); n; n = ready.pop()) {
+      done++;
+      for (const o of n.output ?? []) for (const c of (o && this.consumerMap.get(o)) || []) {
+        const left = pending.get(c)! - (c.input ?? []).filter((i) => i === o).length;
+        pending.set(c, left);
+        if (left === 0) ready.push(c);
+      }
+    }
+    if (done < this.nodes.length) {
+      const stuck = this.nodes.find((n) => pending.get(n)! > 0)!;
+      throw new UnsupportedModelError(`The graph has a cycle: ${describeNode(stuck)} depends on its own output. An ONNX graph must be acyclic; the file is corrupt.`);
+    }
   }
 
   producer(name: string): NodeProto | undefined { return this.producers.get(name); }
 
-  /** Consumers that read the data, looking through Identity/Dropout (whose outputs are followed). */
-  consumers(name: string, depth = 0): NodeProto[] {
-    const out: NodeProto[] = [];
-    for (const n of this.consumerMap.get(name) ?? []) {
-      if (SHAPE_READERS.has(n.opType ?? '')) continue;
-      if (PASS_THROUGH.has(n.opType ?? '') && n.input?.[0] === name && depth < 8) out.push(...this.consumers(n.output![0], depth + 1));
-      else out.push(n);
-    }
-    return out;
+  /** Consumers that read the data, looking through Identity/Dropout (whose outputs are followed, each once). */
+  consumers(name: string): NodeProto[] {
+    const out = new Set<NodeProto>(), seen = new Set([name]);
+    const visit = (t: string, depth: number): void => {
+      for (const n of this.consumerMap.get(t) ?? []) {
+        if (SHAPE_READERS.has(n.opType ?? '')) continue;
+        const next = n.output?.[0] ?? '';
+        if (PASS_THROUGH.has(n.opType ?? '') && n.input?.[0] === t && depth < 8) {
+          // `seen` keeps a corrupt graph's Identity loops from multiplying the walk.
+          if (!seen.has(next)) { seen.add(next); visit(next, depth + 1); }
+        } else out.add(n);
+      }
+    };
+    visit(name, 0);
+    return [...out];
   }
 
   /** The one data consumer of `name`, or null. */

@@ -62,7 +62,7 @@ function importGraph(model: ModelProto, opts: ImportOptions): ViTModel {
   const g = new OnnxGraph(model.graph!);
   g.checkReferences();
   const input = findImageInput(model.graph!);
-  if (input.height !== input.width) throw new UnsupportedModelError(`Input '${input.name}' is ${input.height}×${input.width}; only square images are supported.`);
+  if (input.height !== input.width) throw new UnsupportedModelError(`Input '${input.name}' is ${input.height ?? '?'}×${input.width ?? '?'} (? = dynamic); only square images, both sides fixed and equal or both dynamic, are supported.`);
   const emb = matchEmbedding(g, input.name, input.height);
   const { dim } = emb;
   if (input.channels !== null && input.channels !== emb.inChannels) throw new ModelWeightError(`The patch embedding reads ${emb.inChannels} channels but input '${input.name}' has ${input.channels}.`);
@@ -71,7 +71,11 @@ function importGraph(model: ModelProto, opts: ImportOptions): ViTModel {
   // one that is the stream's only reader is the final norm.
   const blocks: BlockMatch[] = [];
   let x = emb.out;
+  // checkReferences rules out cycles; the set still guarantees the walk never revisits a stream tensor.
+  const visited = new Set<string>();
   for (;;) {
+    if (visited.has(x)) throw unsupported(g.producer(x), `The residual stream returns to tensor '${x}'; the graph is cyclic`);
+    visited.add(x);
     const ln = matchLayerNorm(g, x);
     if (!ln) throw unsupported(g.consumers(x)[0] ?? g.producer(x), 'Expected a LayerNorm on the residual stream');
     if (g.consumers(x).every((n) => ln.entry.includes(n))) break;
@@ -88,7 +92,10 @@ function importGraph(model: ModelProto, opts: ImportOptions): ViTModel {
 
   const heads = sameValues(blocks.map((b) => b.heads), 'head counts');
   const mlpDim = sameValues(blocks.map((b) => b.mlpDim), 'MLP widths');
-  const eps = sameValues([...blocks.flatMap((b) => b.eps), head.norm.eps], 'LayerNorm epsilons');
+  const allEps = [...blocks.flatMap((b) => b.eps), head.norm.eps];
+  const badEps = allEps.find((e) => !(Number.isFinite(e) && e > 0 && e < 1));
+  if (badEps !== undefined) throw new ModelWeightError(`A LayerNorm epsilon is ${badEps}; it must be a small positive number (usually 1e-5 or 1e-6), so the file is corrupt.`);
+  const eps = sameValues(allEps, 'LayerNorm epsilons');
   const gelu = blocks[0].gelu;
   if (blocks.some((b) => b.gelu !== gelu)) throw new UnsupportedModelError('The blocks mix exact and tanh GELU.');
   if (heads > LIMITS.maxHeads || mlpDim > LIMITS.maxMlpDim) throw new UnsupportedModelError(`Implausible model: ${heads} heads, MLP width ${mlpDim}.`);

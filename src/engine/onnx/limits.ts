@@ -8,6 +8,15 @@ export const LIMITS = {
   maxFileBytes: 2 ** 31 - 1,
   /** Nodes and initializers in the main graph. */
   maxNodes: 200_000,
+  /**
+   * While protobufjs decodes (decode-guard.ts): message nesting (a ViT needs 7 levels; each subgraph adds
+   * 3), messages in all, numbers in typed tensor fields (1 GiB as JS doubles), and int64 values, strings
+   * and byte fields, each a JS object (an int64 is a ~40-byte Long).
+   */
+  maxNesting: 32,
+  maxMessages: 1_000_000,
+  maxTypedValues: 2 ** 27,
+  maxDecodedObjects: 2 ** 22,
   maxTensorRank: 8,
   /** One tensor dimension; also keeps every product of a few dims an exact double. */
   maxDim: 2 ** 31 - 1,

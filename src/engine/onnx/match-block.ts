@@ -22,7 +22,8 @@ export interface BlockMatch {
 export function normWeights(g: OnnxGraph, ln: LayerNormMatch, dim: number, fill: number, which: 'gamma' | 'beta') {
   const name = ln[which];
   if (!name) return { data: new Float32Array(dim).fill(fill), source: '' };
-  const t = g.floats(name)!;
+  const t = g.floats(name);
+  if (!t) throw unsupported(g.producer(name), `The LayerNorm ${which} '${name}' is computed by the graph, not a constant weight`);
   if (t.data.length !== dim) throw new ModelWeightError(`LayerNorm ${which} '${t.source}' has ${t.data.length} values; the model width is ${dim}.`);
   return { data: t.data, source: t.source };
 }

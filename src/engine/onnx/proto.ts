@@ -1,9 +1,11 @@
 /**
- * Decoding the ONNX protobuf (through onnx-proto's generated protobufjs code) into a ModelProto,
- * with every failure turned into an InvalidModelFileError.
+ * Decoding the ONNX protobuf (through onnx-proto's generated protobufjs code) into a ModelProto, within
+ * the decoder's limits (decode-guard.ts), with every other failure turned into an InvalidModelFileError;
+ * models whose weights live in external data files are refused here, before anything else.
  */
 import onnxProto from 'onnx-proto';
-import { InvalidModelFileError, ModelWeightError } from '../errors';
+import { AdfqError, InvalidModelFileError, ModelWeightError } from '../errors';
+import { guardedDecode } from './decode-guard';
 import { LIMITS } from './limits';
 
 // onnx-proto is CommonJS; its default export is the protobufjs root holding the `onnx` namespace.
@@ -39,8 +41,9 @@ export function decodeModel(bytes: Uint8Array): ModelProto {
   }
   let model: ModelProto;
   try {
-    model = onnx.ModelProto.decode(bytes);
+    model = guardedDecode(bytes);
   } catch (e) {
+    if (e instanceof AdfqError) throw e;
     // protobufjs throws plain Errors/RangeErrors ("index out of range", "invalid wire type") on garbage.
     const why = e instanceof Error ? e.message : String(e);
     throw new InvalidModelFileError(`This is not an ONNX model file (protobuf decoding failed: ${why}). It may be truncated or another format.`);
@@ -54,7 +57,26 @@ export function decodeModel(bytes: Uint8Array): ModelProto {
   if ((g.node?.length ?? 0) + (g.initializer?.length ?? 0) > LIMITS.maxNodes) {
     throw new ModelWeightError(`The graph has more than ${LIMITS.maxNodes} nodes and initializers; that is not a ViT.`);
   }
+  refuseExternalData(g);
   return model;
+}
+
+/** The refusal of a tensor kept outside the .onnx file, saying how to bring it back in. */
+export function externalDataError(what: string, location: string | null): ModelWeightError {
+  return new ModelWeightError(`Tensor '${what}' is stored in an external data file${location ? ` ('${location}')` : ''}, which the studio cannot read: it only receives the .onnx file. `
+    + 'Save the model with all weights inside the file, e.g. in Python: onnx.save(onnx.load("model.onnx"), "model-inline.onnx", save_as_external_data=False) (possible up to 2 GB).');
+}
+
+/** Any initializer or Constant value stored outside the file: one clear error up front, not one per weight later. */
+function refuseExternalData(g: GraphProto): void {
+  // Constant values are usually unnamed: they are named after the Constant's output.
+  const tensors = [...(g.initializer ?? []).map((t) => ({ t, name: t.name })),
+    ...(g.node ?? []).flatMap((n) => (n.attribute ?? []).flatMap((a) => [a.t, ...(a.tensors ?? [])].map((t) => ({ t, name: t?.name || n.output?.[0] || n.name }))))];
+  for (const { t, name } of tensors) {
+    if (t && (t.dataLocation === 1 || (t.externalData ?? []).length > 0)) {
+      throw externalDataError(name || '?', (t.externalData ?? []).find((e) => e.key === 'location')?.value ?? null);
+    }
+  }
 }
 
 /** The default-domain opset version the model imports. */
