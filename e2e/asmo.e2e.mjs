@@ -8,12 +8,11 @@
 import { mkdirSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { baseUrl, launchBrowser } from './browser.mjs';
+import { openStudio } from './browser.mjs';
 import { demoSet } from './fixtures-demo.mjs';
 import { dropFiles } from './fixtures-drop.mjs';
 
-let browser, page;
-const pageErrors = [];
+let browser, page, pageErrors;
 const set = demoSet({ classes: 10, perClass: 3 });
 const STEPS = 12, CALIB = 8, EVAL = 22;
 const text = (id) => page.getByTestId(id).innerText();
@@ -48,12 +47,7 @@ async function chooseAsmo({ steps = STEPS, modules = ['mlp', 'head'] } = {}) {
 
 before(async () => {
   mkdirSync('test-results', { recursive: true });
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  await page.goto(baseUrl());
-  await page.getByTestId('model-name').waitFor({ timeout: 60_000 });
-  await page.waitForFunction(() => /^[1-9]/.test(document.querySelector('[data-testid=data-count]')?.textContent ?? ''), null, { timeout: 60_000 });
+  ({ browser, page, pageErrors } = await openStudio());
   await dropFiles(page, set.images.map((im) => ({ path: `few/${im.path}`, bytes: im.bytes })));
   await page.waitForFunction((n) => document.querySelector('[data-testid=data-count]')?.textContent === `${n} images, ${n} labelled`, set.images.length, { timeout: 60_000 });
 });

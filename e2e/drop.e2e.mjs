@@ -4,24 +4,18 @@
 import { mkdirSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { baseUrl, launchBrowser } from './browser.mjs';
+import { openStudio } from './browser.mjs';
 import { demoSet } from './fixtures-demo.mjs';
 import { dropFiles } from './fixtures-drop.mjs';
 
-let browser, page;
-const pageErrors = [];
+let browser, page, pageErrors;
 const set = demoSet({ classes: 3, perClass: 2 });
 const folder = (images, root = 'dropped') => images.map((im) => ({ path: `${root}/${im.path}`, bytes: im.bytes }));
 const text = (id) => page.getByTestId(id).innerText();
 
 before(async () => {
   mkdirSync('test-results', { recursive: true });
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  await page.goto(baseUrl());
-  await page.getByTestId('model-name').waitFor({ timeout: 60_000 });
-  await page.waitForFunction(() => /^[1-9]/.test(document.querySelector('[data-testid=data-count]')?.textContent ?? ''));
+  ({ browser, page, pageErrors } = await openStudio());
 });
 
 after(async () => { await browser?.close(); });

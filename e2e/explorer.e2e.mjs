@@ -7,12 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { baseUrl, launchBrowser } from './browser.mjs';
+import { openStudio } from './browser.mjs';
 import { demoSet } from './fixtures-demo.mjs';
 import { dropFiles } from './fixtures-drop.mjs';
 
-let browser, page;
-const pageErrors = [];
+let browser, page, pageErrors;
 const set = demoSet({ classes: 2, perClass: 2 });
 const hist = async () => JSON.parse(await page.getByTestId('hist-counts').textContent());
 const waitSite = (block, kind) => page.waitForFunction(([b, k]) => {
@@ -24,11 +23,7 @@ const waitSite = (block, kind) => page.waitForFunction(([b, k]) => {
 
 before(async () => {
   mkdirSync('test-results', { recursive: true });
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  await page.goto(baseUrl());
-  await page.getByTestId('model-name').waitFor({ timeout: 60_000 });
+  ({ browser, page, pageErrors } = await openStudio({ dataCount: /.*/ }));
   // Few images keep SwiftShader quick: the demo's 200 would take minutes of GPU emulation.
   await dropFiles(page, [{ path: set.modelName, bytes: set.modelBytes }, ...set.images.map((im) => ({ path: `few/${im.path}`, bytes: im.bytes }))]);
   await page.waitForFunction((n) => document.querySelector('[data-testid=data-count]')?.textContent === `${n} images, ${n} labelled`, set.images.length, { timeout: 60_000 });

@@ -7,15 +7,14 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { baseUrl, launchBrowser } from './browser.mjs';
+import { openStudio } from './browser.mjs';
 import { demoSet } from './fixtures-demo.mjs';
 import { dropFiles } from './fixtures-drop.mjs';
 
 const CALIB = 4;
 const set = demoSet({ classes: 10, perClass: 4 });
 const folder = (images) => images.map((im) => ({ path: `few/${im.path}`, bytes: im.bytes }));
-let browser, page;
-const pageErrors = [];
+let browser, page, pageErrors;
 const original = {};
 const started = Date.now();
 
@@ -32,12 +31,7 @@ async function save(testId) {
 
 before(async () => {
   mkdirSync('test-results', { recursive: true });
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1200, height: 900 }, acceptDownloads: true });
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  await page.goto(baseUrl());
-  await page.getByTestId('model-name').waitFor({ timeout: 60_000 });
-  await dataCount(200);
+  ({ browser, page, pageErrors } = await openStudio({ contextOptions: { acceptDownloads: true }, dataCount: '200 images, 200 labelled' }));
   // Few images keep SwiftShader quick; the demo model stays.
   await dropFiles(page, folder(set.images));
   await dataCount(set.images.length);

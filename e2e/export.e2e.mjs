@@ -8,11 +8,10 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { baseUrl, launchBrowser } from './browser.mjs';
+import { openStudio } from './browser.mjs';
 
 const CALIB = 10;
-let browser, page;
-const pageErrors = [];
+let browser, page, pageErrors;
 const files = {};
 
 /** The studio's byte format (src/engine/report/format.ts). */
@@ -74,12 +73,7 @@ function compare(report, ort) {
 
 before(async () => {
   mkdirSync('test-results', { recursive: true });
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1200, height: 900 }, acceptDownloads: true });
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  await page.goto(baseUrl());
-  await page.getByTestId('model-name').waitFor({ timeout: 60_000 });
-  await page.waitForFunction(() => document.querySelector('[data-testid=data-count]')?.textContent === '200 images, 200 labelled', null, { timeout: 60_000 });
+  ({ browser, page, pageErrors } = await openStudio({ contextOptions: { acceptDownloads: true }, dataCount: '200 images, 200 labelled' }));
 });
 
 after(async () => { await browser?.close(); });

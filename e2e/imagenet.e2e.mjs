@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { baseUrl, launchBrowser } from './browser.mjs';
+import { openStudio } from './browser.mjs';
 import { dropFiles } from './fixtures-drop.mjs';
 
 const SHARED = new URL('../../shared/fixtures/imagenet/', import.meta.url);
@@ -16,15 +16,10 @@ const MODEL = new URL('vit_tiny_patch16_224.onnx', SHARED);
 const present = existsSync(MODEL);
 if (!present) console.log(`# ${MODEL.pathname} is absent: the ImageNet ViT-Ti e2e test is skipped.`);
 
-let browser, page;
-const pageErrors = [];
+let browser, page, pageErrors;
 before(async () => {
   if (!present) return;
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  await page.goto(baseUrl());
-  await page.getByTestId('model-name').waitFor({ timeout: 60_000 });
+  ({ browser, page, pageErrors } = await openStudio({ dataCount: /.*/ }));
 });
 after(async () => { await browser?.close(); });
 

@@ -7,12 +7,11 @@
 // last finished module.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { baseUrl, launchBrowser } from './browser.mjs';
+import { openStudio } from './browser.mjs';
 import { demoSet } from './fixtures-demo.mjs';
 import { dropFiles } from './fixtures-drop.mjs';
 
-let browser, page;
-const pageErrors = [];
+let browser, page, pageErrors;
 const set = demoSet({ classes: 10, perClass: 3 });
 const text = (id) => page.getByTestId(id).innerText();
 const withoutClock = (s) => s.replace(/[\d.]+ s\b/g, '');
@@ -47,12 +46,9 @@ async function chooseAsmo() {
 }
 
 before(async () => {
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('dialog', (d) => { pageErrors.push(`dialog: ${d.message()}`); void d.dismiss(); });
-  await page.goto(baseUrl());
-  await waitDemo();
+  ({ browser, page, pageErrors } = await openStudio({
+    beforeGoto: (p) => p.on('dialog', (d) => { pageErrors.push(`dialog: ${d.message()}`); void d.dismiss(); }),
+  }));
 });
 after(async () => { await browser?.close(); });
 
