@@ -4,6 +4,7 @@
  * the stack trace only with --debug.
  */
 import { AdfqError, UsageError } from '../engine/errors.ts';
+import { guardTerminal } from './terminal-text.ts';
 import { parseArgs, type ParsedArgs } from './args.ts';
 import { evalCommand } from './commands/eval.ts';
 import { inspectCommand } from './commands/inspect.ts';
@@ -72,6 +73,8 @@ const COMMANDS: Record<string, (args: ParsedArgs) => Promise<unknown>> = {
 };
 
 async function main(argv: string[]): Promise<number> {
+  guardTerminal(process.stdout);
+  guardTerminal(process.stderr);
   let debug = argv.includes('--debug');
   try {
     const args = parseArgs(argv, KNOWN);
