@@ -107,6 +107,15 @@ describe('resuming ASMO from a checkpoint', () => {
     expectSameResult(r, f);
   }, 120_000);
 
+  it('a run that ran out of memory may go on at a smaller mini-batch: the finished modules stay, the rest run at the new batch', async () => {
+    const f = await fullRun(), ctx = await getGpu(), k = 2, input = await inputFor(model, PIXELS, { ...SETTINGS, batch: 4 });
+    const r = await runAsmo(ctx, model, { ...input, resume: f.checkpoints[k - 1] });
+    expect(r.summary.settings.batch).toBe(4);
+    expect(untimed(r.summary.modules.slice(0, k))).toEqual(untimed(f.summary.modules.slice(0, k)));
+    // Module k onwards drew other mini-batches: its curve differs from the batch-8 run's.
+    expect(r.summary.modules[k].curve).not.toEqual(f.summary.modules[k].curve);
+  }, 120_000);
+
   it('a checkpoint of another seed, model, images or file is refused with AsmoResumeError before anything is allocated', async () => {
     const f = await fullRun(), ctx = await getGpu(), ck = f.checkpoints[1];
     const refused = async (input: AsmoInput, m: ViTModel, message: RegExp) => {

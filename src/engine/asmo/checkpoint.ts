@@ -66,10 +66,13 @@ export function asmoFingerprint(model: ViTModel, input: FingerprintInput): strin
 const fail = (m: string): never => { throw new AsmoResumeError(m); };
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Settings keys whose values differ (modules compared as a whole). */
+/**
+ * Settings keys whose values differ (modules compared as a whole). The mini-batch may change: a run that ran
+ * out of memory goes on at a smaller one (its later modules then differ from what the larger batch gives).
+ */
 function settingsDiff(a: AsmoSettings, b: AsmoSettings): string[] {
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])] as (keyof AsmoSettings)[];
-  return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+  return keys.filter((k) => k !== 'batch' && JSON.stringify(a[k]) !== JSON.stringify(b[k]))
     .map((k) => `${k} ${JSON.stringify(b[k])} in the checkpoint, ${JSON.stringify(a[k])} here`);
 }
 

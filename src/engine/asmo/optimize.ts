@@ -13,7 +13,8 @@
  * given a checkpoint installs its params, skips its finished modules and accuracy points, still propagates
  * the streams through every branch as the uninterrupted run does, and then returns what that run returns.
  */
-import { CancelledError } from '../errors.ts';
+import { CancelledError, OutOfMemoryError } from '../errors.ts';
+import { bytesObtained, outOfMemory, suggestBatch } from '../gpu/oom.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { allocTensor, readTensor, releaseTensor, uploadTensor, type GpuTensor } from '../gpu/tensor.ts';
 import { layerNorm, patchEmbed, reconLoss, sliceCols } from '../kernels/index.ts';
@@ -79,12 +80,41 @@ export async function runAsmo(ctx: GpuContext, model: ViTModel, input: AsmoInput
   const fingerprint = asmoFingerprint(model, input), order = asmoModuleOrder(model.config.depth, input.settings.modules);
   // Checked before anything is allocated: a refused checkpoint leaves the GPU as it was.
   if (input.resume) checkAsmoCheckpoint(input.resume, { settings: input.settings, fingerprint, order });
+  const mark = ctx.pool.allocationMark(), inUseBefore = ctx.pool.bytesInUse;
+  const checkMemory = () => throwIfOutOfMemory(ctx, model, input, mark, inUseBefore, options.streamBudget);
   const run = new AsmoRun(ctx, model, input, hooks, options, fingerprint, order.length);
+  run.checkMemory = checkMemory;
   try {
-    return await run.execute();
+    const result = await run.execute();
+    await checkMemory();
+    return result;
+  } catch (e) {
+    // A failed allocation (the pool's own error scopes record it) is the cause of whatever broke after it.
+    if (!(e instanceof OutOfMemoryError)) await checkMemory();
+    throw e;
   } finally {
     run.dispose();
   }
+}
+
+/**
+ * "needs N MB, have M MB; try batch B" when an allocation failed since the run began: N = what was in use
+ * before plus the plan's peak, M = what the pool got before the failure, B = the largest mini-batch whose
+ * plan fits M. Finished modules were reported already (and checkpointed), so a smaller batch can resume.
+ */
+async function throwIfOutOfMemory(ctx: GpuContext, model: ViTModel, input: AsmoInput, mark: number, inUseBefore: number,
+                                  streamBudget?: number): Promise<void> {
+  const failed = await ctx.pool.failuresSince(mark);
+  if (!failed.length) return;
+  ctx.pool.trim();
+  const batch = input.settings.batch, have = bytesObtained(failed, ctx.pool.bytesAllocated);
+  const need = (b: number) => inUseBefore + asmoMemoryPlan(model.config, input.n, b, ctx.limits, streamBudget).peakBytes;
+  const suggested = suggestBatch(batch, need, have);
+  throw outOfMemory({
+    what: `The GPU ran out of memory optimising module-wise (ASMO) at a mini-batch of ${batch} images`,
+    needBytes: need(batch), haveBytes: have, batch, suggestedBatch: suggested, batchMeaning: 'ASMO mini-batch',
+    hint: suggested >= 1 ? 'Finished modules are kept: resume with the smaller batch.' : 'Finished modules are kept.',
+  });
 }
 
 type Variant = 'before' | 'after';
@@ -137,9 +167,12 @@ class AsmoRun {
 
   /** Optimises the next module unless the resumed checkpoint finished it (its params are in place already). */
   private async visit(optimise: () => Promise<void>): Promise<void> {
-    if (this.index < this.skipModules) this.index++;
-    else await optimise();
+    if (this.index < this.skipModules) { this.index++; return; }
+    await optimise();
   }
+
+  /** Throws the run's OutOfMemoryError when an allocation failed (set by runAsmo). */
+  checkMemory: (() => Promise<void>) | null = null;
 
   private emit(e: AsmoEvent): void {
     this.hooks.onEvent?.(e);
@@ -183,7 +216,7 @@ class AsmoRun {
     const c = this.model.config, w = this.model.weights, patches = (c.imageSize / c.patch) ** 2;
     const id: AsmoModuleId = { kind: 'patch', block: null };
     const enc = this.ctx.device.createCommandEncoder({ label: 'asmo patch setup' });
-    const module = new LinearModule(this.setup(enc, 'patch'), { w: this.fp.patchW, b: this.fp.patchB }, w.patchW, this.params.patchW, this.params.patchIn);
+    const module = this.ctx.pool.guard(() => new LinearModule(this.setup(enc, 'patch'), { w: this.fp.patchW, b: this.fp.patchB }, w.patchW, this.params.patchW, this.params.patchIn));
     this.ctx.pool.submit(enc);
     const inputs = (e: GPUCommandEncoder, idx: readonly number[]): StepInput => {
       const x = uploadTensor(this.ctx, im2col(this.input.pixels, idx, c), [idx.length * patches, c.inChannels * c.patch ** 2], 'asmo.patches');
@@ -207,10 +240,10 @@ class AsmoRun {
     const store = new GpuQuantParams(this.ctx);
     this.owned.push(store);
     const setup = this.setup(enc, `b${b}.${kind}`);
-    const module: TrainableModule = kind === 'attention'
+    const module: TrainableModule = this.ctx.pool.guard(() => kind === 'attention'
       ? new AttentionModule(setup, { qkvW: blk.qkvW, qkvB: blk.qkvB, projW: blk.projW, projB: blk.projB },
         { qkvW: hostBlk.qkvW, projW: hostBlk.projW }, q, store, c.heads)
-      : new MlpModule(setup, { fc1W: blk.fc1W, fc1B: blk.fc1B, fc2W: blk.fc2W, fc2B: blk.fc2B }, { fc1W: hostBlk.fc1W, fc2W: hostBlk.fc2W }, q, this.gelu());
+      : new MlpModule(setup, { fc1W: blk.fc1W, fc1B: blk.fc1B, fc2W: blk.fc2W, fc2B: blk.fc2B }, { fc1W: hostBlk.fc1W, fc2W: hostBlk.fc2W }, q, this.gelu()));
     this.ctx.pool.submit(enc);
     const inputs = (e: GPUCommandEncoder, idx: readonly number[]) => this.branchInputs(e, b, kind, idx);
     const evalRec = (v: Variant) => this.recError(inputs, (store) => this.branchQuantForward(store, b, kind, v),
@@ -230,19 +263,23 @@ class AsmoRun {
 
   private async optimiseHead(): Promise<void> {
     const c = this.model.config, w = this.model.weights, n = this.input.n;
-    const headQ = new TokenStreams(this.ctx, n, 1, c.dim, 'gpu', 'asmo.head.q'), headF = new TokenStreams(this.ctx, n, 1, c.dim, 'gpu', 'asmo.head.fp');
-    this.owned.push(headQ, headF);
+    const headQ = new TokenStreams(this.ctx, n, 1, c.dim, 'gpu', 'asmo.head.q');
+    this.owned.push(headQ);
+    const headF = new TokenStreams(this.ctx, n, 1, c.dim, 'gpu', 'asmo.head.fp');
+    this.owned.push(headF);
     for (let start = 0; start < n; start += this.s.batch) {
       const count = Math.min(this.s.batch, n - start), enc = this.ctx.device.createCommandEncoder({ label: 'asmo head inputs' });
       for (const [from, to] of [[this.xq!, headQ], [this.xfp!, headF]] as const) {
-        const x = from.gatherRange(enc, start, count), h = this.headInput(enc, x, count);
-        to.put(enc, start, count, h);
-        releaseAll(this.ctx, [], [x, h]);
+        this.ctx.pool.guard(() => {
+          const x = from.gatherRange(enc, start, count), h = this.headInput(enc, x, count);
+          to.put(enc, start, count, h);
+          releaseAll(this.ctx, [], [x, h]);
+        });
       }
       await TokenStreams.flush(this.ctx, enc, [headQ, headF]);
     }
     const enc = this.ctx.device.createCommandEncoder({ label: 'asmo head setup' });
-    const module = new LinearModule(this.setup(enc, 'head'), { w: this.fp.headW, b: this.fp.headB }, w.headW, this.params.headW, this.params.headIn);
+    const module = this.ctx.pool.guard(() => new LinearModule(this.setup(enc, 'head'), { w: this.fp.headW, b: this.fp.headB }, w.headW, this.params.headW, this.params.headIn));
     this.ctx.pool.submit(enc);
     const inputs = (e: GPUCommandEncoder, idx: readonly number[]): StepInput => ({ xq: headQ.gather(e, idx), xfp: headF.gather(e, idx), images: idx.length });
     const evalRec = (v: Variant) => this.recError(inputs, (store) => {
@@ -279,9 +316,11 @@ class AsmoRun {
         await this.pausePoint();
         const idx = Array.from({ length: s.batch }, () => Math.floor(rng() * n));
         const enc = this.ctx.device.createCommandEncoder({ label: `${name} step ${step}` });
-        const x = inputs(enc, idx);
-        module.step(enc, x, { step, settings: s, history, mixSeed: seed });
-        releaseAll(this.ctx, [], [x.xq, x.xfp]);
+        this.ctx.pool.guard(() => {
+          const x = inputs(enc, idx);
+          module.step(enc, x, { step, settings: s, history, mixSeed: seed });
+          releaseAll(this.ctx, [], [x.xq, x.xfp]);
+        });
         this.ctx.pool.submit(enc);
         if ((step + 1) % every === 0 || step === s.iters - 1) {
           const points = await this.readCurve(history, read, step + 1);
@@ -302,6 +341,8 @@ class AsmoRun {
       shares.push(h.share);
     }
     const recAfter = await evalRec('after');
+    // A failed allocation leaves garbage where it should have written: no checkpoint may be made from that.
+    await this.checkMemory?.();
     const report: AsmoModuleReport = { module: id, name, iters: s.iters, curve, rounding: mergeShares(shares), recBefore, recAfter,
       seconds: (performance.now() - started) / 1000 };
     this.reports.push(report);
@@ -398,19 +439,29 @@ class AsmoRun {
   private async recError(inputs: (e: GPUCommandEncoder, idx: readonly number[]) => StepInput,
                          prepare: (store: GpuQuantParams) => QuantForward,
                          fp: (e: GPUCommandEncoder, x: GpuTensor, images: number) => GpuTensor): Promise<number> {
-    const count = Math.min(REC_SAMPLE, this.input.n), store = new GpuQuantParams(this.ctx), quant = prepare(store);
+    const count = Math.min(REC_SAMPLE, this.input.n), store = new GpuQuantParams(this.ctx);
     let sum = 0;
-    for (let start = 0; start < count; start += this.s.batch) {
-      const k = Math.min(this.s.batch, count - start), enc = this.ctx.device.createCommandEncoder({ label: 'asmo rec error' });
-      const x = inputs(enc, Array.from({ length: k }, (_, j) => start + j));
-      const yq = quant(enc, x.xq, k), y = fp(enc, x.xfp, k);
-      const { grad, partials: sq } = reconLoss(this.ctx, enc, yq, y, { batch: k });
-      releaseAll(this.ctx, [], [x.xq, x.xfp, yq, y, grad]);
-      this.ctx.pool.submit(enc);
-      sum += (await readTensor(this.ctx, sq)).reduce((a, v) => a + v, 0) * k;  // L_rec of this chunk is per image: undo its /k
-      releaseTensor(this.ctx, sq);
+    try {
+      const quant = prepare(store);
+      for (let start = 0; start < count; start += this.s.batch) {
+        const k = Math.min(this.s.batch, count - start), enc = this.ctx.device.createCommandEncoder({ label: 'asmo rec error' });
+        const sq = this.ctx.pool.guard(() => {
+          const x = inputs(enc, Array.from({ length: k }, (_, j) => start + j));
+          const yq = quant(enc, x.xq, k), y = fp(enc, x.xfp, k);
+          const { grad, partials } = reconLoss(this.ctx, enc, yq, y, { batch: k });
+          releaseAll(this.ctx, [], [x.xq, x.xfp, yq, y, grad]);
+          return partials;
+        });
+        try {
+          this.ctx.pool.submit(enc);
+          sum += (await readTensor(this.ctx, sq)).reduce((a, v) => a + v, 0) * k;  // L_rec of this chunk is per image: undo its /k
+        } finally {
+          releaseTensor(this.ctx, sq);
+        }
+      }
+    } finally {
+      store.dispose();
     }
-    store.dispose();
     return sum / count;
   }
 
@@ -418,20 +469,25 @@ class AsmoRun {
   private async embedAll(): Promise<void> {
     const c = this.model.config, n = this.input.n, per = c.inChannels * c.imageSize ** 2, w = this.model.weights;
     const store = new GpuQuantParams(this.ctx);
-    const patchIn = gpuActQuantizer(this.ctx, store, this.params.patchIn, this.params.bitsA, c.tokens, 'patch-in');
-    const patchW = this.layerWeight(store, 'patch', w.patchW, this.params.patchW, [c.inChannels * c.patch ** 2, c.dim], 'after');
-    for (let start = 0; start < n; start += this.s.batch) {
-      const k = Math.min(this.s.batch, n - start), enc = this.ctx.device.createCommandEncoder({ label: 'asmo embed' });
-      const image = uploadTensor(this.ctx, this.input.pixels.subarray(start * per, (start + k) * per), [k, c.inChannels, c.imageSize, c.imageSize], 'asmo.image');
-      const imageQ = patchIn(enc, image);
-      const tq = patchEmbed(this.ctx, enc, imageQ, patchW, this.fp.patchB, this.fp.prefix, this.fp.posEmbed, c.patch);
-      const tf = patchEmbed(this.ctx, enc, image, this.fp.patchW, this.fp.patchB, this.fp.prefix, this.fp.posEmbed, c.patch);
-      this.xq!.put(enc, start, k, tq);
-      this.xfp!.put(enc, start, k, tf);
-      releaseAll(this.ctx, [], [image, imageQ, tq, tf]);
-      await TokenStreams.flush(this.ctx, enc, [this.xq!, this.xfp!]);
+    try {
+      const patchIn = gpuActQuantizer(this.ctx, store, this.params.patchIn, this.params.bitsA, c.tokens, 'patch-in');
+      const patchW = this.layerWeight(store, 'patch', w.patchW, this.params.patchW, [c.inChannels * c.patch ** 2, c.dim], 'after');
+      for (let start = 0; start < n; start += this.s.batch) {
+        const k = Math.min(this.s.batch, n - start), enc = this.ctx.device.createCommandEncoder({ label: 'asmo embed' });
+        this.ctx.pool.guard(() => {
+          const image = uploadTensor(this.ctx, this.input.pixels.subarray(start * per, (start + k) * per), [k, c.inChannels, c.imageSize, c.imageSize], 'asmo.image');
+          const imageQ = patchIn(enc, image);
+          const tq = patchEmbed(this.ctx, enc, imageQ, patchW, this.fp.patchB, this.fp.prefix, this.fp.posEmbed, c.patch);
+          const tf = patchEmbed(this.ctx, enc, image, this.fp.patchW, this.fp.patchB, this.fp.prefix, this.fp.posEmbed, c.patch);
+          this.xq!.put(enc, start, k, tq);
+          this.xfp!.put(enc, start, k, tf);
+          releaseAll(this.ctx, [], [image, imageQ, tq, tf]);
+        });
+        await TokenStreams.flush(this.ctx, enc, [this.xq!, this.xfp!]);
+      }
+    } finally {
+      store.dispose();
     }
-    store.dispose();
   }
 
   /** Advances both streams through the hardened branch (quantized) and the FP branch, as inference does. */
@@ -443,12 +499,14 @@ class AsmoRun {
     for (let start = 0; start < n; start += this.s.batch) {
       await this.pausePoint();
       const k = Math.min(this.s.batch, n - start), enc = this.ctx.device.createCommandEncoder({ label: `asmo propagate b${b} ${kind}` });
-      const xq = this.xq!.gatherRange(enc, start, k), xf = this.xfp!.gatherRange(enc, start, k);
-      const hq = layerNorm(this.ctx, enc, xq, gamma, beta, c.lnEps), hf = layerNorm(this.ctx, enc, xf, gamma, beta, c.lnEps);
-      const yq = quant(enc, hq, k, xq), yf = this.branchForwardFp(enc, b, kind, hf, k, xf);
-      this.xq!.put(enc, start, k, yq);
-      this.xfp!.put(enc, start, k, yf);
-      releaseAll(this.ctx, [], [xq, xf, hq, hf, yq, yf]);
+      this.ctx.pool.guard(() => {
+        const xq = this.xq!.gatherRange(enc, start, k), xf = this.xfp!.gatherRange(enc, start, k);
+        const hq = layerNorm(this.ctx, enc, xq, gamma, beta, c.lnEps), hf = layerNorm(this.ctx, enc, xf, gamma, beta, c.lnEps);
+        const yq = quant(enc, hq, k, xq), yf = this.branchForwardFp(enc, b, kind, hf, k, xf);
+        this.xq!.put(enc, start, k, yq);
+        this.xfp!.put(enc, start, k, yf);
+        releaseAll(this.ctx, [], [xq, xf, hq, hf, yq, yf]);
+      });
       await TokenStreams.flush(this.ctx, enc, [this.xq!, this.xfp!]);
     }
     this.owned.splice(this.owned.indexOf(store), 1);

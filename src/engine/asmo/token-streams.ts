@@ -25,9 +25,14 @@ export class TokenStreams {
     this.chunkImages = Math.max(1, Math.floor(maxBytes / this.bytesPerImage));
     this.host = storage === 'host' ? new Float32Array(n * rows * cols) : null;
     if (storage === 'gpu') {
-      for (let start = 0; start < n; start += this.chunkImages) {
-        const count = Math.min(this.chunkImages, n - start);
-        this.gpuChunks.push(ctx.pool.acquire(count * this.bytesPerImage, COPY_USAGE, `${label}[${start}..]`));
+      try {
+        for (let start = 0; start < n; start += this.chunkImages) {
+          const count = Math.min(this.chunkImages, n - start);
+          this.gpuChunks.push(ctx.pool.acquire(count * this.bytesPerImage, COPY_USAGE, `${label}[${start}..]`));
+        }
+      } catch (e) {
+        this.dispose();  // a later chunk failed: return the earlier ones (nobody holds this object yet)
+        throw e;
       }
     }
   }

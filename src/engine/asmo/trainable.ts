@@ -67,7 +67,8 @@ export class ActSite {
 
   /** Records Adam step `step` (1-based) on Δ. */
   update(enc: GPUCommandEncoder, ddelta: GpuTensor, step: number, lr: number): void {
-    this.adam ??= adamState(this.ctx, enc, this.delta, 'site');
+    // Created in the first step's recording but owned by the site: never released by that step's pool.guard().
+    this.adam ??= this.ctx.pool.unguarded(() => adamState(this.ctx, enc, this.delta, 'site'));
     adamStep(this.ctx, enc, this.adam, ddelta, { step, lr, lower: DELTA_FLOOR });
   }
 

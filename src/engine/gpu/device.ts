@@ -14,6 +14,11 @@ export interface GpuContext {
   /** True for CPU adapters (lavapipe, SwiftShader, WARP): expect ~1000x less throughput. */
   isSoftware: boolean;
   limits: GPUSupportedLimits;
+  /**
+   * Optional features the adapter offers (e.g. 'shader-f16', 'subgroups', 'timestamp-query'), for the UI.
+   * The engine requests none and never needs one: every kernel runs on a device without them.
+   */
+  features: string[];
   pool: BufferPool;
   pipelines: PipelineCache;
   /** The GPU entry point. Held on purpose: in Node, Dawn's instance dies (and crashes) when this is collected. */
@@ -30,6 +35,8 @@ export interface AcquireOptions {
   onUncapturedError?: (message: string) => void;
   /** Debug switch: never reuse pooled buffers (each acquire creates, each recycle destroys). */
   poolReuse?: boolean;
+  /** 'adapter' (default): raise RAISED_LIMITS to the adapter's maximum; 'default': WebGPU's default limits (tests). */
+  limits?: 'adapter' | 'default';
 }
 
 /** Limits we raise to the adapter's maximum: the defaults (128 MiB bindings, 16 KiB shared) are too small for ViT-L. */
@@ -63,12 +70,13 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
     throw new NoWebGPUError('WebGPU is present but no GPU adapter was found. Enable hardware acceleration in the browser settings, update the GPU driver, or (headless) install a Vulkan driver such as lavapipe (mesa-vulkan-drivers).');
   }
   const requiredLimits: Record<string, number> = {};
-  for (const name of RAISED_LIMITS) {
+  if (options.limits !== 'default') for (const name of RAISED_LIMITS) {
     const v = (adapter.limits as unknown as Record<string, number | undefined>)[name];
     if (typeof v === 'number') requiredLimits[name] = v;
   }
   let device: GPUDevice;
   try {
+    // No requiredFeatures: the engine depends on no optional feature (tests/gpu-features.test.ts).
     device = await adapter.requestDevice({ requiredLimits });
   } catch (e) {
     throw new NoWebGPUError(`The GPU adapter refused to create a device (${(e as Error).message}). Close other GPU-heavy tabs or restart the browser.`);
@@ -88,8 +96,9 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
   device.onuncapturederror = (ev) => report(ev.error.message);
 
   const pool = new BufferPool(device, { reuse: options.poolReuse ?? true });
+  const features = [...adapter.features].map(String).sort();
   return {
-    device, adapterInfo, isSoftware, limits: device.limits, pool, gpu,
+    device, adapterInfo, isSoftware, limits: device.limits, features, pool, gpu,
     pipelines: new PipelineCache(device),
     dispose() {
       if (disposed) return;

@@ -46,20 +46,25 @@ export class QuantViTRunner extends ViTRunner {
     this.patchIn = null;
     this.headIn = null;
     this.sites = params.blocks.map(() => ({ qkvIn: null, qkv: null, probs: null, projIn: null, fc1In: null, fc2In: null }));
-    if ('patchIn' in params) {
-      this.setActivation({ block: null, kind: 'patch-in' }, params.patchIn);
-      this.setActivation({ block: null, kind: 'head-in' }, params.headIn);
-      params.blocks.forEach((q, block) => {
-        for (const kind of ['qkv-in', 'attn-probs', 'proj-in', 'fc1-in', 'fc2-in'] as const) this.setActivation({ block, kind }, siteQuantizer(params, { block, kind })!);
-        this.setQkv(block, q);
-      });
+    try {
+      if ('patchIn' in params) {
+        this.setActivation({ block: null, kind: 'patch-in' }, params.patchIn);
+        this.setActivation({ block: null, kind: 'head-in' }, params.headIn);
+        params.blocks.forEach((q, block) => {
+          for (const kind of ['qkv-in', 'attn-probs', 'proj-in', 'fc1-in', 'fc2-in'] as const) this.setActivation({ block, kind }, siteQuantizer(params, { block, kind })!);
+          this.setQkv(block, q);
+        });
+      }
+      const w = this.model.weights, c = fpModel.config, k = c.numClasses;
+      const half = (a: Float32Array, label: string, shape: number[]) => this.store.upload(a.map((v) => 0.5 * v), label, shape);
+      this.halfHeads = w.headDistW && w.headDistB
+        ? { w: half(w.headW, 'head.w/2', [c.dim, k]), b: half(w.headB, 'head.b/2', [k]),
+            dw: half(w.headDistW, 'head_dist.w/2', [c.dim, k]), db: half(w.headDistB, 'head_dist.b/2', [k]) }
+        : null;
+    } catch (e) {
+      this.dispose();  // quantizer parameters or heads failed to upload: return the weights too
+      throw e;
     }
-    const w = this.model.weights, c = fpModel.config, k = c.numClasses;
-    const half = (a: Float32Array, label: string, shape: number[]) => this.store.upload(a.map((v) => 0.5 * v), label, shape);
-    this.halfHeads = w.headDistW && w.headDistB
-      ? { w: half(w.headW, 'head.w/2', [c.dim, k]), b: half(w.headB, 'head.b/2', [k]),
-          dw: half(w.headDistW, 'head_dist.w/2', [c.dim, k]), db: half(w.headDistB, 'head_dist.b/2', [k]) }
-      : null;
   }
 
   /** Installs one activation quantizer (q, k and v go together: setQkv). */
@@ -101,14 +106,17 @@ export class QuantViTRunner extends ViTRunner {
 
   /**
    * Calibration: block `index` on x (kept), stopping right after the tap of site `stopAfter` (q, k and v
-   * stop after 'v'), so fitting an early site does not pay for the rest of the block. Submitted.
+   * stop after 'v'), so fitting an early site does not pay for the rest of the block. Submitted. What the
+   * tap acquires is the caller's; the block's own tensors are released even when recording throws.
    */
   runBlockUntil(index: number, x: GpuTensor, batch: number, stopAfter: SiteId['kind'],
                 tap: (kind: SiteId['kind'], t: GpuTensor, enc: GPUCommandEncoder) => void): void {
-    const enc = this.ctx.device.createCommandEncoder({ label: `block ${index} until ${stopAfter}` });
-    const out = this.recordQuantBlock(enc, index, x, batch, (kind, t) => tap(kind, t, enc), stopAfter);
-    if (out) releaseTensor(this.ctx, out);
-    this.ctx.pool.submit(enc);
+    const pool = this.ctx.pool, enc = this.ctx.device.createCommandEncoder({ label: `block ${index} until ${stopAfter}` });
+    pool.guard(() => {
+      const out = this.recordQuantBlock(enc, index, x, batch, (kind, t) => pool.unguarded(() => tap(kind, t, enc)), stopAfter);
+      if (out) releaseTensor(this.ctx, out);
+    });
+    pool.submit(enc);
   }
 
   /** The tap sees each quantizer's INPUT (what calibration of the quantized model needs), as ViTRunner's sites. */

@@ -3,8 +3,9 @@
  * submitted, so the pool recycles the block's intermediates for the next one: peak memory is about two
  * blocks' activations, whatever the depth. Batches larger than the memory plan allows run in chunks.
  */
-import { OutOfMemoryError, ShapeError } from '../errors.ts';
+import { type OutOfMemoryError, ShapeError } from '../errors.ts';
 import type { GpuContext } from '../gpu/device.ts';
+import { bufferLimitWithBatch, bytesObtained, formatMB, outOfMemory, suggestBatch } from '../gpu/oom.ts';
 import { readTensor, releaseTensor, uploadTensor, type GpuTensor } from '../gpu/tensor.ts';
 import { attention, layerNorm, matmul, patchEmbed, poolHead, sliceCols } from '../kernels/index.ts';
 import type { SiteId } from '../stats/types.ts';
@@ -23,6 +24,8 @@ export type ActivationTap = (site: SiteId, t: GpuTensor, enc: GPUCommandEncoder)
 
 export class ViTRunner {
   readonly weights: GpuViTWeights;
+  /** Set once the weights' uploads are known to have succeeded (the first forward checks). */
+  private weightsChecked = false;
 
   constructor(readonly ctx: GpuContext, readonly model: ViTModel, private readonly budget = DEFAULT_ACTIVATION_BUDGET) {
     this.weights = new GpuViTWeights(ctx, model);
@@ -39,6 +42,7 @@ export class ViTRunner {
     if (!Number.isInteger(batch) || batch < 1 || pixels.length !== batch * per) {
       throw new ShapeError(`Input has ${pixels.length} values; batch ${batch} of [${c.inChannels}, ${c.imageSize}, ${c.imageSize}] needs ${batch * per}.`);
     }
+    if (!this.weightsChecked) await this.checkWeights();
     const logits = new Float32Array(batch * c.numClasses);
     const chunk = this.maxChunk();
     for (let start = 0; start < batch; start += chunk) {
@@ -50,20 +54,51 @@ export class ViTRunner {
   }
 
   /**
-   * One chunk, inside an out-of-memory error scope: a failed allocation becomes an OutOfMemoryError that
-   * says what the chunk needed, instead of a validation error and garbage logits.
+   * One chunk, inside an out-of-memory error scope: a failed allocation (the pool's own scopes name it)
+   * becomes an OutOfMemoryError that says what the chunk needed, what the GPU gave and a batch that fits,
+   * instead of a validation error and garbage logits. Everything the chunk acquired is released first.
    */
   private async forwardChunk(pixels: Float32Array, batch: number, tap?: ActivationTap): Promise<Float32Array> {
+    const pool = this.ctx.pool, mark = pool.allocationMark(), inUse = pool.bytesInUse;
     this.ctx.device.pushErrorScope('out-of-memory');
     let logits: Float32Array | undefined, failure: unknown;
     try { logits = await this.recordChunk(pixels, batch, tap); } catch (e) { failure = e; }
     const oom = await this.ctx.device.popErrorScope();
-    if (oom) {
-      const need = (2 * activationBytesPerImage(this.model.config).block * batch) / 2 ** 20;
-      throw new OutOfMemoryError(`The GPU ran out of memory running ${batch} image(s) at once (about ${need.toFixed(0)} MiB of activations plus ${(this.weights.bytes / 2 ** 20).toFixed(0)} MiB of weights). Use a smaller batch size${batch > 1 ? `, e.g. ${Math.max(1, Math.floor(batch / 2))}` : ''}, or close other GPU-heavy tabs.`);
+    const failed = await pool.failuresSince(mark);
+    if (oom || failed.length) {
+      pool.trim();
+      throw this.outOfMemory(batch, inUse, bytesObtained(failed, pool.bytesAllocated));
     }
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) throw bufferLimitWithBatch(failure, batch, `Running ${batch} image(s) at once`) ?? failure;
     return logits!;
+  }
+
+  /** An upload of the weights the GPU refused: no batch helps (the weights are needed whole). */
+  private async checkWeights(): Promise<void> {
+    const failed = await this.weights.failures();
+    if (failed.length) {
+      const pool = this.ctx.pool, have = bytesObtained(failed, pool.bytesAllocated);
+      pool.trim();
+      throw outOfMemory({
+        what: `The GPU ran out of memory holding this model's weights (${formatMB(this.weights.bytes)} MB)`,
+        needBytes: pool.bytesInUse, haveBytes: have, batch: 1, suggestedBatch: 0,
+      });
+    }
+    this.weightsChecked = true;
+  }
+
+  /**
+   * "needs N MB, have M MB; try batch B": N = what was in use before the chunk (these weights and any other
+   * live buffers) plus the chunk's planned activations (model/memory.ts), B the largest batch that fits M.
+   */
+  private outOfMemory(batch: number, inUse: number, have: number): OutOfMemoryError {
+    const perImage = 2 * activationBytesPerImage(this.model.config).block;
+    return outOfMemory({
+      what: `The GPU ran out of memory running ${batch} image(s) at once`,
+      needBytes: inUse + perImage * batch, haveBytes: have, batch,
+      suggestedBatch: suggestBatch(batch, (b) => inUse + perImage * b, have),
+      hint: `(${formatMB(inUse)} MB of weights and other buffers, ${formatMB(perImage)} MB of activations per image.)`,
+    });
   }
 
   /**
@@ -71,23 +106,27 @@ export class ViTRunner {
    * submit. QuantViTRunner overrides the three stages, not this order.
    */
   private async recordChunk(pixels: Float32Array, batch: number, tap?: ActivationTap): Promise<Float32Array> {
-    const ctx = this.ctx, c = this.model.config;
-    let x = this.runEmbed(pixels, batch), enc: GPUCommandEncoder;
-    for (let i = 0; i < c.depth; i++) {
-      const blockEnc = (enc = ctx.device.createCommandEncoder({ label: `block ${i}` }));
-      const next = this.recordBlock(blockEnc, i, x, batch, tap && ((kind, t) => tap({ block: i, kind }, t, blockEnc)));
+    const ctx = this.ctx, c = this.model.config, pool = ctx.pool;
+    let x: GpuTensor | null = this.runEmbed(pixels, batch);
+    try {
+      for (let i = 0; i < c.depth; i++) {
+        const enc = ctx.device.createCommandEncoder({ label: `block ${i}` });
+        const blockTap = tap && ((kind: SiteId['kind'], t: GpuTensor) => pool.unguarded(() => tap({ block: i, kind }, t, enc)));
+        const next: GpuTensor = pool.guard(() => this.recordBlock(enc, i, x!, batch, blockTap));
+        releaseTensor(ctx, x);
+        x = next;
+        pool.submit(enc);
+      }
+      const enc = ctx.device.createCommandEncoder({ label: 'head' });
+      const logits: GpuTensor = pool.guard(() => this.recordHead(enc, x!, batch));
       releaseTensor(ctx, x);
-      ctx.pool.submit(enc);
-      x = next;
+      x = logits;
+      pool.submit(enc);
+      return await readTensor(ctx, logits);
+    } finally {
+      if (x) releaseTensor(ctx, x);
+      pool.recycle();
     }
-    enc = ctx.device.createCommandEncoder({ label: 'head' });
-    const logits = this.recordHead(enc, x, batch);
-    releaseTensor(ctx, x);
-    ctx.pool.submit(enc);
-    const out = await readTensor(ctx, logits);
-    releaseTensor(ctx, logits);
-    ctx.pool.recycle();
-    return out;
   }
 
   /**
@@ -96,19 +135,25 @@ export class ViTRunner {
    */
   runEmbed(pixels: Float32Array, batch: number): GpuTensor {
     const ctx = this.ctx, c = this.model.config;
-    const image = uploadTensor(ctx, pixels, [batch, c.inChannels, c.imageSize, c.imageSize], 'image');
     const enc = ctx.device.createCommandEncoder({ label: 'embed' });
-    const x = this.recordEmbed(enc, image);
-    releaseTensor(ctx, image);
+    const x = ctx.pool.guard(() => {
+      const image = uploadTensor(ctx, pixels, [batch, c.inChannels, c.imageSize, c.imageSize], 'image');
+      const tokens = this.recordEmbed(enc, image);
+      releaseTensor(ctx, image);
+      return tokens;
+    });
     ctx.pool.submit(enc);
     return x;
   }
 
-  /** Block `index` on tokens x (kept: the caller owns x and the result), submitted; the tap sees its sites. */
+  /**
+   * Block `index` on tokens x (kept: the caller owns x and the result), submitted; the tap sees its sites
+   * (what it acquires is its own: a failure of the block does not release it).
+   */
   runBlock(index: number, x: GpuTensor, batch: number, tap?: (kind: SiteId['kind'], t: GpuTensor, enc: GPUCommandEncoder) => void): GpuTensor {
-    const enc = this.ctx.device.createCommandEncoder({ label: `block ${index}` });
-    const next = this.recordBlock(enc, index, x, batch, tap && ((kind, t) => tap(kind, t, enc)));
-    this.ctx.pool.submit(enc);
+    const pool = this.ctx.pool, enc = this.ctx.device.createCommandEncoder({ label: `block ${index}` });
+    const next = pool.guard(() => this.recordBlock(enc, index, x, batch, tap && ((kind, t) => pool.unguarded(() => tap(kind, t, enc)))));
+    pool.submit(enc);
     return next;
   }
 

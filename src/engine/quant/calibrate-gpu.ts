@@ -9,8 +9,9 @@
  * group's tensors are kept, searched (search-backend.ts) and released. So the peak is the block inputs
  * twice (in and out), one site's activations twice (x and x̂ for the error) and one chunk's scratch.
  */
-import { CancelledError, OutOfMemoryError } from '../errors.ts';
+import { CancelledError, type OutOfMemoryError, UsageError } from '../errors.ts';
 import type { GpuContext } from '../gpu/device.ts';
+import { bytesObtained, formatMB, outOfMemory, suggestBatch } from '../gpu/oom.ts';
 import { allocTensor, numel, releaseTensor, uploadTensor, type GpuTensor } from '../gpu/tensor.ts';
 import { QuantViTRunner } from '../model/quant-runner.ts';
 import type { SiteKind } from '../stats/types.ts';
@@ -60,8 +61,11 @@ async function gridUniform(search: Search, xs: readonly GpuTensor[], bits: numbe
   try {
     const g = await search.grid(xs, bits);
     return { kind: 'uniform', delta: g.delta, zero: g.zeroPoint };
-  } catch {
-    return minMaxUniform(search, xs, bits);  // every candidate degenerate (e.g. an all-zero tensor)
+  } catch (e) {
+    // Every candidate degenerate (e.g. an all-zero tensor) is a UsageError; anything else (out of memory, a
+    // lost device, a cancelled run) is not a reason to fall back.
+    if (!(e instanceof UsageError)) throw e;
+    return minMaxUniform(search, xs, bits);
   }
 }
 
@@ -110,17 +114,40 @@ async function weightParams(search: Search, model: ViTModel, s: QuantizeSettings
   };
 }
 
-/** Runs an async step inside an out-of-memory scope, naming what calibration needed. */
-async function withOom<T>(ctx: GpuContext, plan: CalibrationMemoryPlan, run: () => Promise<T>): Promise<T> {
+/** Where calibration started: what was in use, and the pool's creation mark (failures from it on are calibration's). */
+interface CalibStart { inUse: number; mark: number }
+
+/**
+ * Runs an async step inside an out-of-memory scope: a failed allocation since calibration started (named
+ * by the pool's own scopes: the weights' searches and the runner's uploads included) becomes "needs N MB,
+ * have M MB; try batch B" with N = what was in use before calibration plus the plan's peak, M = what the
+ * pool got before the failure, B = the most calibration images whose plan fits M. `run` releases what it
+ * acquired before this throws.
+ */
+async function withOom<T>(ctx: GpuContext, model: ViTModel, plan: CalibrationMemoryPlan, start: CalibStart, run: () => Promise<T>): Promise<T> {
+  const pool = ctx.pool, mark = start.mark, inUseBefore = start.inUse;
   ctx.device.pushErrorScope('out-of-memory');
   let value: T | undefined, failure: unknown;
   try { value = await run(); } catch (e) { failure = e; }
   const oom = await ctx.device.popErrorScope();
-  if (oom) {
-    throw new OutOfMemoryError(`The GPU ran out of memory calibrating on ${plan.images} images (about ${(plan.peakBytes / 2 ** 20).toFixed(0)} MiB at peak). Use fewer calibration images, or close other GPU-heavy tabs.`);
+  const failed = await pool.failuresSince(mark);
+  if (oom || failed.length) {
+    pool.trim();
+    throw calibrationOutOfMemory(model, plan, inUseBefore, bytesObtained(failed, pool.bytesAllocated));
   }
   if (failure !== undefined) throw failure;
   return value!;
+}
+
+/** The OutOfMemoryError of a calibration whose plan did not fit in `have` bytes (exported for tests). */
+export function calibrationOutOfMemory(model: ViTModel, plan: CalibrationMemoryPlan, inUseBefore: number, have: number): OutOfMemoryError {
+  const c = model.config, need = (images: number) => inUseBefore + calibrationMemoryPlan(c, images, plan.maxBindingBytes).peakBytes;
+  return outOfMemory({
+    what: `The GPU ran out of memory calibrating on ${plan.images} images`,
+    needBytes: need(plan.images), haveBytes: have, batch: plan.images,
+    suggestedBatch: suggestBatch(plan.images, need, have), batchMeaning: 'calibration images',
+    hint: `(the plan: ${formatMB(plan.peakBytes)} MB at peak, ${formatMB(inUseBefore)} MB already in use.)`,
+  });
 }
 
 export async function calibrateOnGpu(ctx: GpuContext, model: ViTModel, pixels: Float32Array, n: number,
@@ -133,12 +160,14 @@ export async function calibrateOnGpu(ctx: GpuContext, model: ViTModel, pixels: F
     if (hooks.signal?.aborted) throw new CancelledError('Calibration cancelled.');
     hooks.onProgress?.(done++, total, phase);
   };
+  const start: CalibStart = { inUse: ctx.pool.bytesInUse, mark: ctx.pool.allocationMark() };
+  // The plan first: it throws (one image does not fit) before anything is allocated.
+  const plan = calibrationMemoryPlan(c, images, ctx.limits.maxStorageBufferBindingSize), chunk = plan.chunk;
+  const ranges = Array.from({ length: plan.chunks }, (_, i) => [i * chunk, Math.min(chunk, images - i * chunk)] as const);
   step('weights');
   const weights = await weightParams(search, model, settings);
   const runner = new QuantViTRunner(ctx, model, weights);
   const store = new GpuQuantParams(ctx);
-  const plan = calibrationMemoryPlan(c, images, ctx.limits.maxStorageBufferBindingSize), chunk = plan.chunk;
-  const ranges = Array.from({ length: plan.chunks }, (_, i) => [i * chunk, Math.min(chunk, images - i * chunk)] as const);
   const fits = new Map<string, ActQuant>(), reports: SiteQuantReport[] = [];
   let tokens: GpuTensor[] = [];
 
@@ -147,9 +176,10 @@ export async function calibrateOnGpu(ctx: GpuContext, model: ViTModel, pixels: F
     const { q, outliers } = await choose();
     const quant = gpuActQuantizer(ctx, store, q, bitsA, c.tokens, siteName(site));
     const enc = ctx.device.createCommandEncoder({ label: `${siteName(site)} error` });
-    const xhats = xs.map((x) => quant(enc, x));
-    ctx.pool.submit(enc);
+    const xhats: GpuTensor[] = [];
     try {
+      for (const x of xs) xhats.push(ctx.pool.guard(() => quant(enc, x)));
+      ctx.pool.submit(enc);
       const e = await search.error(xs, xhats);
       reports.push({ site, quantizer: q.kind, mse: e.mse, sqnrDb: e.sqnrDb, outlierFraction: outliers === null ? null : outliers / e.count, count: e.count });
     } finally {
@@ -159,9 +189,12 @@ export async function calibrateOnGpu(ctx: GpuContext, model: ViTModel, pixels: F
     if (site.kind !== 'q' && site.kind !== 'k' && site.kind !== 'v') runner.setActivation(site, q);
   };
 
-  /** Block `block` on every chunk, keeping copies of the sites in `kinds`; the block outputs are dropped. */
-  const capture = (block: number, kinds: readonly SiteKind[]): Map<SiteKind, GpuTensor[]> => {
-    const kept = new Map<SiteKind, GpuTensor[]>(kinds.map((k) => [k, []]));
+  /**
+   * Block `block` on every chunk, keeping copies of the sites in `kinds` in `kept` (the caller releases
+   * them, also when this throws half-way); the block outputs are dropped.
+   */
+  const capture = (block: number, kinds: readonly SiteKind[], kept: Map<SiteKind, GpuTensor[]>): void => {
+    for (const k of kinds) kept.set(k, []);
     tokens.forEach((x, i) => {
       runner.runBlockUntil(block, x, ranges[i][1], kinds[kinds.length - 1], (kind, t, enc) => {
         const list = kept.get(kind);
@@ -171,25 +204,26 @@ export async function calibrateOnGpu(ctx: GpuContext, model: ViTModel, pixels: F
         list.push(copy);
       });
     });
-    return kept;
   };
   const releaseAll = (ts: Iterable<GpuTensor>) => { for (const t of ts) releaseTensor(ctx, t); };
 
   try {
-    await withOom(ctx, plan, async () => {
+    await withOom(ctx, model, plan, start, async () => {
       step('patch-embed input');
-      const imageChunks = ranges.map(([s, b]) => uploadTensor(ctx, pixels.subarray(s * per, (s + b) * per), [b, c.inChannels, c.imageSize, c.imageSize], 'calib image'));
+      const imageChunks: GpuTensor[] = [];
       try {
+        for (const [s, b] of ranges) imageChunks.push(uploadTensor(ctx, pixels.subarray(s * per, (s + b) * per), [b, c.inChannels, c.imageSize, c.imageSize], 'calib image'));
         await fit({ block: null, kind: 'patch-in' }, imageChunks, async () => ({ q: await percentileOrMinMax(search, imageChunks, settings), outliers: null }));
       } finally { releaseAll(imageChunks); }
-      tokens = ranges.map(([s, b]) => runner.runEmbed(pixels.subarray(s * per, (s + b) * per), b));
+      for (const [s, b] of ranges) tokens.push(runner.runEmbed(pixels.subarray(s * per, (s + b) * per), b));
     });
     for (let block = 0; block < c.depth; block++) {
       for (const group of SITE_GROUPS) {
         step(`block ${block}: ${group.join(', ')}`);
-        await withOom(ctx, plan, async () => {
-          const kept = capture(block, group);
+        await withOom(ctx, model, plan, start, async () => {
+          const kept = new Map<SiteKind, GpuTensor[]>();
           try {
+            capture(block, group, kept);
             for (const kind of group) await fit({ block, kind }, kept.get(kind)!, () => fitBlockSite(search, kind, kept.get(kind)!, settings, model));
           } finally { for (const l of kept.values()) releaseAll(l); }
         });
@@ -199,16 +233,27 @@ export async function calibrateOnGpu(ctx: GpuContext, model: ViTModel, pixels: F
         }
       }
       step(`block ${block}: output`);
-      const next = tokens.map((x, i) => runner.runBlock(block, x, ranges[i][1]));
-      releaseAll(tokens);
-      tokens = next;
+      await withOom(ctx, model, plan, start, async () => {
+        const next: GpuTensor[] = [];
+        try {
+          tokens.forEach((x, i) => next.push(runner.runBlock(block, x, ranges[i][1])));
+        } catch (e) {
+          releaseAll(next);
+          throw e;
+        }
+        releaseAll(tokens);
+        tokens = next;
+      });
     }
     step('head input');
-    await withOom(ctx, plan, async () => {
+    await withOom(ctx, model, plan, start, async () => {
       const enc = ctx.device.createCommandEncoder({ label: 'head input' });
-      const heads = tokens.flatMap((x, i) => Array.from({ length: model.weights.headDistW ? 2 : 1 }, (_, t) => runner.recordHeadInput(enc, x, ranges[i][1], t)));
-      ctx.pool.submit(enc);
+      const heads: GpuTensor[] = [];
       try {
+        tokens.forEach((x, i) => {
+          for (let t = 0; t < (model.weights.headDistW ? 2 : 1); t++) heads.push(ctx.pool.guard(() => runner.recordHeadInput(enc, x, ranges[i][1], t)));
+        });
+        ctx.pool.submit(enc);
         await fit({ block: null, kind: 'head-in' }, heads, async () => ({ q: await percentileOrMinMax(search, heads, settings), outliers: null }));
       } finally { releaseAll(heads); }
     });

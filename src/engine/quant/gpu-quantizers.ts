@@ -11,8 +11,9 @@ export class GpuQuantParams {
   private readonly owned: GpuTensor[] = [];
   constructor(private readonly ctx: GpuContext) {}
 
+  /** Owned by the store from the start: a failing pool.guard() around the caller never releases it (dispose() does). */
   upload(values: ArrayLike<number>, label: string, shape: readonly number[] = [values.length]): GpuTensor {
-    const t = uploadTensor(this.ctx, Float32Array.from(values), shape, label);
+    const t = this.ctx.pool.unguarded(() => uploadTensor(this.ctx, Float32Array.from(values), shape, label));
     this.owned.push(t);
     return t;
   }

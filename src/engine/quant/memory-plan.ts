@@ -23,10 +23,18 @@ export interface CalibrationMemoryPlan {
   /** One chunk's scratch while a block runs. */
   chunkScratchBytes: number;
   weightBytes: number;
+  /** The searches' fixed buffers, whatever the model (65,536-bin sums, radix digit counts, their read-back staging). */
+  searchScratchBytes: number;
   /** Upper bound of GPU memory in use at once. */
   peakBytes: number;
   maxBindingBytes: number;
 }
+
+/**
+ * The searches' own buffers, independent of the model: measured at most 2.4 MB above the rest of the plan
+ * (demo model, 3 to 12 images, tests/gpu-oom.test.ts's pool).
+ */
+export const SEARCH_SCRATCH_BYTES = 3 * 2 ** 20;
 
 /** The plan for `images` calibration images on a device with `maxBindingBytes` per buffer. */
 export function calibrationMemoryPlan(c: PlanShape, images: number, maxBindingBytes: number): CalibrationMemoryPlan {
@@ -38,7 +46,8 @@ export function calibrationMemoryPlan(c: PlanShape, images: number, maxBindingBy
   const weightBytes = 4 * (c.inChannels * c.patch ** 2 * c.dim + c.dim * c.numClasses + c.depth * (4 * c.dim ** 2 + 2 * c.dim * c.mlpDim));
   return {
     images, chunk, chunks: Math.ceil(images / chunk), blockInputBytes, largestSiteBytes, chunkScratchBytes, weightBytes,
-    peakBytes: 2 * blockInputBytes + 2 * largestSiteBytes + chunkScratchBytes + weightBytes, maxBindingBytes,
+    searchScratchBytes: SEARCH_SCRATCH_BYTES,
+    peakBytes: 2 * blockInputBytes + 2 * largestSiteBytes + chunkScratchBytes + weightBytes + SEARCH_SCRATCH_BYTES, maxBindingBytes,
   };
 }
 

@@ -68,10 +68,10 @@ export function gpuSearch(ctx: GpuContext): CalibSearch {
     where: 'gpu',
     async minMax(xs) {
       const enc = ctx.device.createCommandEncoder({ label: 'calib min/max' });
-      const acc = minMaxInit(ctx, enc);
-      for (const x of xs) minMax(ctx, enc, x, acc);
-      ctx.pool.submit(enc);
+      const acc = ctx.pool.guard(() => minMaxInit(ctx, enc));
       try {
+        for (const x of xs) minMax(ctx, enc, x, acc);
+        ctx.pool.submit(enc);
         const r = await readMinMax(ctx, acc);
         return { min: r.min, max: r.max };
       } finally { releaseTensor(ctx, acc); }

@@ -40,12 +40,13 @@ export class SiteAccumulator {
   recordRanges(enc: GPUCommandEncoder, t: GpuTensor): void {
     const ctx = this.ctx, { channels, rows, groups } = layout(t, this.tokens);
     if (!this.range) {
+      // All or nothing: a failure half-way releases what was allocated, and the fields stay null.
+      const acc = ctx.pool.guard(() => ({
+        range: minMaxInit(ctx, enc), token: axisMinMaxInit(ctx, enc, this.tokens), channel: axisMinMaxInit(ctx, enc, channels),
+        tokenChannel: axisMinMaxInit(ctx, enc, this.tokens * channels), above: countAboveInit(ctx, enc, this.settings.thresholds),
+      }));
       this.channels = channels;
-      this.range = minMaxInit(ctx, enc);
-      this.token = axisMinMaxInit(ctx, enc, this.tokens);
-      this.channel = axisMinMaxInit(ctx, enc, channels);
-      this.tokenChannel = axisMinMaxInit(ctx, enc, this.tokens * channels);
-      this.above = countAboveInit(ctx, enc, this.settings.thresholds);
+      ({ range: this.range, token: this.token, channel: this.channel, tokenChannel: this.tokenChannel, above: this.above } = acc);
     }
     this.count += rows * channels;
     minMax(ctx, enc, t, this.range);
@@ -67,7 +68,7 @@ export class SiteAccumulator {
     if (!Number.isFinite(f.min) || !Number.isFinite(f.max)) return;
     if (!this.hist) {
       const pad = f.max > f.min ? 0 : Math.max(Math.abs(f.min), 1) * 1e-6;
-      this.hist = histogramInit(this.ctx, enc, { bins: this.settings.bins, lo: f.min - pad, hi: f.max + pad });
+      this.hist = this.ctx.pool.guard(() => histogramInit(this.ctx, enc, { bins: this.settings.bins, lo: f.min - pad, hi: f.max + pad }));
     }
     histogram(this.ctx, enc, t, this.hist);
   }

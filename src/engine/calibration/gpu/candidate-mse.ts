@@ -37,11 +37,33 @@ export function gpuScorable(mode: 'uniform' | 'log', delta: number, zero = 0): b
 
 /** Σ f32(x − x̂)² per segment and candidate, [segments × ncand] f64 (for the scorable candidates). */
 export async function gpuCandidateSse(ctx: GpuContext, list: readonly GpuTensor[], c: CandidateSet): Promise<Float64Array> {
-  const { segments, ncand } = c, levels = 2 ** c.bits;
+  const { segments, ncand } = c;
   const chunks = list.map((x) => mseChunks(numel(x.shape), segments, c.inner));
   const perBatch = chunks.reduce((s, k) => s + k * segments, 0), batches = Math.ceil(ncand / MSE_LANES);
   const partials = allocTensor(ctx, [perBatch * batches * 4], 'segment_mse.partials');
-  const thresholds = c.mode === 'log' ? ctx.pool.upload(thresholdsFor(c.bits), undefined, 'segment_mse.thresholds') : null;
+  let thresholds: GPUBuffer | null = null, p: Float32Array;
+  try {
+    thresholds = c.mode === 'log' ? ctx.pool.upload(thresholdsFor(c.bits), undefined, 'segment_mse.thresholds') : null;
+    ctx.pool.guard(() => recordBatches(ctx, list, c, chunks, perBatch, batches, partials, thresholds));
+    p = await ctx.pool.read(partials.buffer, perBatch * batches * 4);
+  } finally {
+    if (thresholds) ctx.pool.release(thresholds);
+    releaseTensor(ctx, partials);
+  }
+  const sse = new Float64Array(segments * ncand);
+  for (let b = 0; b < batches; b++) {
+    for (let j = 0; j < perBatch; j++) {
+      const s = j % segments, at = 4 * (b * perBatch + j);
+      for (let lane = 0; lane < MSE_LANES && b * MSE_LANES + lane < ncand; lane++) sse[s * ncand + b * MSE_LANES + lane] += p[at + lane];
+    }
+  }
+  return sse;
+}
+
+/** Records every batch of 4 candidates into one encoder and submits it. */
+function recordBatches(ctx: GpuContext, list: readonly GpuTensor[], c: CandidateSet, chunks: number[], perBatch: number, batches: number,
+                       partials: GpuTensor, thresholds: GPUBuffer | null): void {
+  const { segments, ncand } = c, levels = 2 ** c.bits;
   const encoder = ctx.device.createCommandEncoder({ label: 'segment_mse' });
   for (let b = 0; b < batches; b++) {
     const q = new Float32Array(segments * 8);
@@ -64,16 +86,5 @@ export async function gpuCandidateSse(ctx: GpuContext, list: readonly GpuTensor[
     });
     ctx.pool.release(qparams);  // reusable after this encoder's submit (pool rule)
   }
-  if (thresholds) ctx.pool.release(thresholds);
   ctx.pool.submit(encoder);
-  const p = await ctx.pool.read(partials.buffer, perBatch * batches * 4);
-  releaseTensor(ctx, partials);
-  const sse = new Float64Array(segments * ncand);
-  for (let b = 0; b < batches; b++) {
-    for (let j = 0; j < perBatch; j++) {
-      const s = j % segments, at = 4 * (b * perBatch + j);
-      for (let lane = 0; lane < MSE_LANES && b * MSE_LANES + lane < ncand; lane++) sse[s * ncand + b * MSE_LANES + lane] += p[at + lane];
-    }
-  }
-  return sse;
 }

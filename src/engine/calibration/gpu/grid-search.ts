@@ -22,20 +22,26 @@ export async function gpuBinSummary(ctx: GpuContext, xs: Tensors, bins = HISTOGR
   const list = tensorList(xs), total = totalCount(list);
   if (total === 0) throw new UsageError('grid search: no values.');
   let encoder = ctx.device.createCommandEncoder({ label: 'grid_search.min_max' });
-  const acc = minMaxInit(ctx, encoder);
-  for (const x of list) minMax(ctx, encoder, x, acc);
-  ctx.pool.submit(encoder);
-  const { min: xMin, max: xMax, nans } = await readMinMax(ctx, acc);
-  releaseTensor(ctx, acc);
+  const acc = ctx.pool.guard(() => minMaxInit(ctx, encoder));
+  let found;
+  try {
+    for (const x of list) minMax(ctx, encoder, x, acc);
+    ctx.pool.submit(encoder);
+    found = await readMinMax(ctx, acc);
+  } finally { releaseTensor(ctx, acc); }
+  const { min: xMin, max: xMax, nans } = found;
   if (nans > 0) throw new UsageError('grid search: values contain NaN.');
   // A constant tensor has no range to bin: it is one bin holding every value (as binSummary).
   if (!(xMin < xMax)) return { values: Float32Array.of(xMin), counts: Float64Array.of(total), xMin, xMax };
   encoder = ctx.device.createCommandEncoder({ label: 'grid_search.bin_sums' });
-  const sums = binSumsInit(ctx, encoder, { bins, lo: xMin, hi: xMax });
-  for (const x of list) binSums(ctx, encoder, x, sums);
-  ctx.pool.submit(encoder);
-  const { counts, sums: s } = await readBinSums(ctx, sums);
-  releaseTensor(ctx, sums.acc);
+  const sums = ctx.pool.guard(() => binSumsInit(ctx, encoder, { bins, lo: xMin, hi: xMax }));
+  let read;
+  try {
+    for (const x of list) binSums(ctx, encoder, x, sums);
+    ctx.pool.submit(encoder);
+    read = await readBinSums(ctx, sums);
+  } finally { releaseTensor(ctx, sums.acc); }
+  const { counts, sums: s } = read;
   const keep: number[] = [];
   for (let b = 0; b < bins; b++) if (counts[b] > 0) keep.push(b);
   return {
@@ -48,18 +54,23 @@ export async function gpuBinSummary(ctx: GpuContext, xs: Tensors, bins = HISTOGR
 /** Σ count·|v − x̂|^2.4 / Σ count of every candidate of gridCandidates(xMin, xMax, bits), in its order. */
 export async function gpuGridScores(ctx: GpuContext, s: BinSummary, bits: number): Promise<Float64Array> {
   const levels = levelsOf(bits), cands = gridCandidates(s.xMin, s.xMax, bits);
-  const values = uploadTensor(ctx, s.values, [s.values.length], 'grid_score.values');
   const countWords = Uint32Array.from(s.counts);
-  const counts: GpuTensor = { buffer: ctx.pool.upload(countWords, undefined, 'grid_score.counts'), shape: [countWords.length] };
   const cq = new Float32Array(cands.length * 2);
   cands.forEach((c, k) => { cq[2 * k] = c.delta; cq[2 * k + 1] = c.zeroPoint; });
-  const ctensor = uploadTensor(ctx, cq, [cands.length, 2], 'grid_score.cands');
   const encoder = ctx.device.createCommandEncoder({ label: 'grid_score' });
-  const scores = gridScore(ctx, encoder, values, counts, ctensor, levels);
-  for (const t of [values, counts, ctensor]) releaseTensor(ctx, t);
-  ctx.pool.submit(encoder);
-  const pairs = await ctx.pool.read(scores.buffer, cands.length * 2);
-  releaseTensor(ctx, scores);
+  const scores = ctx.pool.guard(() => {
+    const values = uploadTensor(ctx, s.values, [s.values.length], 'grid_score.values');
+    const counts: GpuTensor = { buffer: ctx.pool.upload(countWords, undefined, 'grid_score.counts'), shape: [countWords.length] };
+    const ctensor = uploadTensor(ctx, cq, [cands.length, 2], 'grid_score.cands');
+    const out = gridScore(ctx, encoder, values, counts, ctensor, levels);
+    for (const t of [values, counts, ctensor]) releaseTensor(ctx, t);
+    return out;
+  });
+  let pairs;
+  try {
+    ctx.pool.submit(encoder);
+    pairs = await ctx.pool.read(scores.buffer, cands.length * 2);
+  } finally { releaseTensor(ctx, scores); }
   let total = 0;
   for (const c of s.counts) total += c;
   return Float64Array.from(cands, (_, k) => (pairs[2 * k] + pairs[2 * k + 1]) / total);

@@ -8,7 +8,7 @@
  */
 import { UsageError } from '../../errors.ts';
 import type { GpuContext } from '../../gpu/device.ts';
-import { releaseTensor } from '../../gpu/tensor.ts';
+import { releaseTensor, type GpuTensor } from '../../gpu/tensor.ts';
 import { slqShift } from '../../kernels/calib/slq-shift.ts';
 import { gpuOrderStatistics } from '../../kernels/stats/quantiles.ts';
 import { rangeToUniform } from '../fake-quant-f32.ts';
@@ -82,9 +82,10 @@ export async function gpuPercentileMseSlqConst(ctx: GpuContext, xs: Tensors, bit
   levelsOf(bits);
   checkPs(ps);
   const encoder = ctx.device.createCommandEncoder({ label: 'slq_shift' });
-  const shifted = tensorList(xs).map((x) => slqShift(ctx, encoder, x, shift, SLQ_EPS));
-  ctx.pool.submit(encoder);
+  const shifted: GpuTensor[] = [];
   try {
+    for (const x of tensorList(xs)) shifted.push(ctx.pool.guard(() => slqShift(ctx, encoder, x, shift, SLQ_EPS)));
+    ctx.pool.submit(encoder);
     return await gpuPercentileMseLogSqrt2(ctx, shifted, bits, ps);
   } finally {
     for (const s of shifted) releaseTensor(ctx, s);

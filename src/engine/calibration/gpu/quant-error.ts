@@ -21,12 +21,14 @@ export async function gpuQuantError(ctx: GpuContext, xs: Tensors, fakeQuantized:
   });
   const groups = x.map((t) => quantErrorGroups(numel(t.shape))), all = groups.reduce((a, b) => a + b, 0);
   const partials = allocTensor(ctx, [all * 2], 'quant_error.partials');
-  const encoder = ctx.device.createCommandEncoder({ label: 'quant_error' });
-  let base = 0, count = 0;
-  x.forEach((t, i) => { base += quantError(ctx, encoder, t, xq[i], partials.buffer, base); count += numel(t.shape); });
-  ctx.pool.submit(encoder);
-  const p = await ctx.pool.read(partials.buffer, all * 2);
-  releaseTensor(ctx, partials);
+  let count = 0, p: Float32Array;
+  try {
+    const encoder = ctx.device.createCommandEncoder({ label: 'quant_error' });
+    let base = 0;
+    x.forEach((t, i) => { base += quantError(ctx, encoder, t, xq[i], partials.buffer, base); count += numel(t.shape); });
+    ctx.pool.submit(encoder);
+    p = await ctx.pool.read(partials.buffer, all * 2);
+  } finally { releaseTensor(ctx, partials); }
   let err = 0, sig = 0;
   for (let g = 0; g < all; g++) { err += p[2 * g]; sig += p[2 * g + 1]; }
   return { mse: count ? err / count : NaN, sqnrDb: sqnrDb(sig, err), count };

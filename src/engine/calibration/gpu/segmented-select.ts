@@ -37,23 +37,31 @@ export async function gpuSegmentedOrderStatistics(ctx: GpuContext, list: readonl
   if (slots < 1 || !ranks.every((k) => Number.isInteger(k) && k >= 0)) throw new UsageError('segmented select: give at least one rank, each a non-negative integer.');
   const init = new Uint32Array(segments * slots * 2);
   for (let j = 0; j < segments * slots; j++) init[2 * j + 1] = ranks[j % slots];
-  const sel: SegmentSelect = {
-    counts: allocTensor(ctx, [segments * slots * SEGMENT_DIGITS], 'segment_radix.counts'),
-    state: { buffer: ctx.pool.upload(init, undefined, 'segment_radix.state'), shape: [segments * slots * 2] },
-    tallies: allocTensor(ctx, [segments + 1], 'segment_radix.tallies'),
-    segments, slots, inner, tauBits: tauBits(spec.tau),
-  };
   const encoder = ctx.device.createCommandEncoder({ label: 'segment_radix' });
-  encoder.clearBuffer(sel.tallies.buffer, 0, (segments + 1) * 4);
-  for (let pass = 0; pass < SEGMENT_PASSES; pass++) {
-    encoder.clearBuffer(sel.counts.buffer, 0, segments * slots * SEGMENT_DIGITS * 4);
-    for (const x of list) segmentRadixCount(ctx, encoder, x, sel, pass);
-    segmentRadixSelect(ctx, encoder, list[0], sel, pass);
+  // Everything recorded under one guard: a failure half-way releases what was acquired so far.
+  const sel: SegmentSelect = ctx.pool.guard(() => {
+    const s: SegmentSelect = {
+      counts: allocTensor(ctx, [segments * slots * SEGMENT_DIGITS], 'segment_radix.counts'),
+      state: { buffer: ctx.pool.upload(init, undefined, 'segment_radix.state'), shape: [segments * slots * 2] },
+      tallies: allocTensor(ctx, [segments + 1], 'segment_radix.tallies'),
+      segments, slots, inner, tauBits: tauBits(spec.tau),
+    };
+    encoder.clearBuffer(s.tallies.buffer, 0, (segments + 1) * 4);
+    for (let pass = 0; pass < SEGMENT_PASSES; pass++) {
+      encoder.clearBuffer(s.counts.buffer, 0, segments * slots * SEGMENT_DIGITS * 4);
+      for (const x of list) segmentRadixCount(ctx, encoder, x, s, pass);
+      segmentRadixSelect(ctx, encoder, list[0], s, pass);
+    }
+    return s;
+  });
+  let state: Uint32Array, tallies: Uint32Array;
+  try {
+    ctx.pool.submit(encoder);
+    state = await readU32(ctx, sel.state, segments * slots * 2);
+    tallies = await readU32(ctx, sel.tallies, segments + 1);
+  } finally {
+    for (const t of [sel.counts, sel.state, sel.tallies]) releaseTensor(ctx, t);
   }
-  ctx.pool.submit(encoder);
-  const state = await readU32(ctx, sel.state, segments * slots * 2);
-  const tallies = await readU32(ctx, sel.tallies, segments + 1);
-  for (const t of [sel.counts, sel.state, sel.tallies]) releaseTensor(ctx, t);
   const nans = tallies[segments];
   const values = new Float32Array(segments * slots);
   for (let j = 0; j < segments * slots; j++) {

@@ -19,16 +19,19 @@ import { readU32 } from './grid.ts';
 /** Digit counts of some passes over all tensors (one submit, one 256 KiB read-back per pass). */
 async function digitCounts(ctx: GpuContext, xs: readonly GpuTensor[], passes: readonly RadixPass[]): Promise<Uint32Array[]> {
   const encoder = ctx.device.createCommandEncoder({ label: 'radix_select' });
-  const counts = passes.map((pass) => {
+  const counts = ctx.pool.guard(() => passes.map((pass) => {
     const c = radixCountsInit(ctx, encoder);
     for (const x of xs) radixHistogram(ctx, encoder, x, c, pass);
     return c;
-  });
-  ctx.pool.submit(encoder);
-  const out: Uint32Array[] = [];
-  for (const c of counts) out.push(await readU32(ctx, c, RADIX_BINS));
-  for (const c of counts) releaseTensor(ctx, c);
-  return out;
+  }));
+  try {
+    ctx.pool.submit(encoder);
+    const out: Uint32Array[] = [];
+    for (const c of counts) out.push(await readU32(ctx, c, RADIX_BINS));
+    return out;
+  } finally {
+    for (const c of counts) releaseTensor(ctx, c);
+  }
 }
 
 /** The digit whose cumulative count passes `rank`, and the rank within that digit. */
