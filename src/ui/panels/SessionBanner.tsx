@@ -17,8 +17,8 @@ function describe(o: SessionOffer): string {
 
 export function SessionBanner() {
   const session = useStudio((s) => s.session);
-  const engineReady = useStudio((s) => s.engine.status === 'ready');
-  const busy = useStudio((s) => s.engine.status !== 'ready' || s.evaluation.running || s.quantization.running);
+  // Restoring or resuming replaces what a running request works on: wait for it.
+  const busy = useStudio((s) => s.engine.status !== 'ready' || s.evaluation.running || s.quantization.running || s.statistics.running);
   const { offer, pending } = session;
   return (
     <>
@@ -26,7 +26,7 @@ export function SessionBanner() {
         <div className="notice" role="status" data-testid="restore-offer">
           Your last session ({new Date(offer.savedAt).toLocaleString()}) is saved in this browser: {describe(offer)}.
           {offer.pending && <> An interrupted run can be resumed: {offer.pending.label}{offer.pending.where && `, from ${offer.pending.where}`}.</>}
-          {' '}<button disabled={session.restoring || !engineReady} onClick={() => void restoreSavedSession()} data-testid="restore-session">Restore it</button>
+          {' '}<button disabled={session.restoring || busy} onClick={() => void restoreSavedSession()} data-testid="restore-session">Restore it</button>
           {' '}<button disabled={session.restoring} onClick={() => void discardSavedSession()} data-testid="discard-session">Discard it</button>
           {session.restoring && <span className="muted"> restoring…</span>}
         </div>
