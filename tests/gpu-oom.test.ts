@@ -16,6 +16,7 @@ import type { GpuContext } from '../src/engine/gpu/device.ts';
 import { bufferLimitWithBatch, largestFitting, oomDetails } from '../src/engine/gpu/oom.ts';
 import { activationBytesPerImage } from '../src/engine/model/memory.ts';
 import { ViTRunner } from '../src/engine/model/vit-runner.ts';
+import { evaluate } from '../src/engine/eval/evaluate.ts';
 import { importViT } from '../src/engine/onnx/import-vit.ts';
 import { calibrationMemoryPlan } from '../src/engine/quant/memory-plan.ts';
 import { calibrate, DEFAULT_QUANTIZE_SETTINGS } from '../src/engine/quant/quantize.ts';
@@ -67,6 +68,8 @@ function shimContext(real: GpuContext, limits: Partial<Record<keyof GPUSupported
 
 const MB = /needs (\d+(?:\.\d)?) MB, have (\d+(?:\.\d)?) MB; try batch (\d+)/;
 let real: GpuContext, model: ViTModel, pixels: Float32Array;
+/** One demo sample image (the evaluation decodes it; the predict below feeds the runner the test's pixels). */
+const demoPng = new Uint8Array(readFileSync(new URL('../public/demo/images/' + JSON.parse(readFileSync(new URL('../public/demo/manifest.json', import.meta.url), 'utf8')).images[0], import.meta.url)));
 const N = 12;
 
 beforeAll(async () => {
@@ -116,6 +119,33 @@ describe('out of GPU memory', () => {
     expect(pool.snapshot()).toMatchObject({ bytesInUse: 0, buffersInUse: 0 });
     pool.dispose();
     expect(gpuErrors).toEqual([]);
+  });
+
+  it('an evaluation that runs out of memory goes on at the suggested batch: every image predicted, as on a large GPU', async () => {
+    const shim = shimContext(real), { ctx } = shim, pool = ctx.pool, runner = new ViTRunner(ctx, model), per = 3 * 28 * 28;
+    const cap = pool.snapshot().bytesAllocated + 600_000;
+    shim.fail = (d) => pool.bytesAllocated + d.size > cap;
+    // N copies of one demo image; predict runs the runner on the test's pixels, so only the batch sizes matter here.
+    const sources = Array.from({ length: N }, (_, i) => ({ name: `img${i}`, label: i % 10, load: async () => demoPng }));
+    const notices: string[] = [], batches: number[] = [];
+    const predictFrom = (r: ViTRunner) => async (_px: Float32Array, b: number) => {
+      batches.push(b);
+      return r.forward(pixels.subarray(0, b * per), b);
+    };
+    const decoded = { resize: 28, imageSize: 28, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+    const result = await evaluate({
+      sources, predict: predictFrom(runner), spec: decoded,
+      numClasses: model.config.numClasses, batchSize: N, onNotice: (m) => notices.push(m),
+    });
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatch(/needs .* MB, have .* MB; try batch \d+.*Going on at batch \d+\./);
+    expect(batches[0]).toBe(N);
+    expect(batches.slice(1).every((b) => b < N)).toBe(true);
+    expect(result.predictions).toHaveLength(N);
+    expect(result.skipped).toEqual([]);
+    runner.dispose();
+    expect(pool.snapshot()).toMatchObject({ bytesInUse: 0, buffersInUse: 0 });
+    pool.dispose();
   });
 
   it('weights that do not fit: the first forward says so, and dispose() returns what was uploaded', async () => {

@@ -165,13 +165,13 @@ export async function runEvaluation(batchSize = 8, resumeFrom?: PendingRun): Pro
   if (!client || !spec || s.evaluation.running) return;
   const images = workerImages();
   if (resumeFrom) batchSize = resumeFrom.batchSize;
-  patch('evaluation', { running: true, done: evalResume(resumeFrom ?? null)?.consumed ?? 0, total: images.length, error: null });
+  patch('evaluation', { running: true, done: evalResume(resumeFrom ?? null)?.consumed ?? 0, total: images.length, error: null, notice: null });
   const tracker = new PendingRunTracker(resumeFrom ?? { kind: 'evaluate', label: 'Evaluation', batchSize, spec, resume: {}, startedAt: new Date().toISOString() });
   let interrupted = false;
   try {
     const result = await withRecovery('the evaluation', () => {
       const run = client!.evaluate(images, spec, batchSize, (done, total) => patch('evaluation', { done, total }),
-        evalResume(tracker.run), (c) => tracker.apply(c));
+        evalResume(tracker.run), (c) => tracker.apply(c), (notice) => patch('evaluation', { notice }));
       cancelRunning = run.cancel;
       return run.done;
     }, { onRecovering: () => patch('evaluation', { error: null }), resumePoint: () => resumePoint(tracker.run.resume) });

@@ -18,6 +18,7 @@ type Pending = {
   onProgress?(done: number, total: number, phase?: string): void;
   onAsmoEvent?(e: AsmoLiveEvent): void;
   onCheckpoint?(c: RunCheckpoint): void;
+  onNotice?(message: string): void;
 };
 
 /** A running quantization: its result, and cancel / pause for the module-wise optimisation. */
@@ -43,6 +44,7 @@ export class EngineClient {
       if (msg.kind === 'progress') { p.onProgress?.(msg.done, msg.total, msg.phase); return; }
       if (msg.kind === 'asmo-event') { p.onAsmoEvent?.(msg.event); return; }
       if (msg.kind === 'checkpoint') { p.onCheckpoint?.(msg.checkpoint); return; }
+      if (msg.kind === 'notice') { p.onNotice?.(msg.message); return; }
       this.pending.delete(msg.id);
       if (msg.kind === 'error') p.reject(new EngineRequestError(msg.error));
       else p.resolve(msg);
@@ -62,7 +64,7 @@ export class EngineClient {
   }
 
   private request<K extends Response['kind']>(req: Omit<Request, 'id'>, onProgress?: Pending['onProgress'],
-                                              transfer: Transferable[] = [], callbacks: Pick<Pending, 'onAsmoEvent' | 'onCheckpoint'> = {}): { id: number; done: Promise<Extract<Response, { kind: K }>> } {
+                                              transfer: Transferable[] = [], callbacks: Pick<Pending, 'onAsmoEvent' | 'onCheckpoint' | 'onNotice'> = {}): { id: number; done: Promise<Extract<Response, { kind: K }>> } {
     const id = this.nextId++;
     const done = new Promise<Extract<Response, { kind: K }>>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as Pending['resolve'], reject, onProgress, ...callbacks });
@@ -82,8 +84,8 @@ export class EngineClient {
 
   /** `resume`: where an interrupted evaluation of the same images got to; `onCheckpoint` gets each finished batch. */
   evaluate(images: WorkerImage[], spec: PreprocessSpec, batchSize: number, onProgress: (done: number, total: number) => void,
-           resume?: EvalProgress, onCheckpoint?: (c: RunCheckpoint) => void): { cancel(): void; done: Promise<EvalResult> } {
-    const r = this.request<'eval-result'>({ kind: 'evaluate', images, spec, batchSize, resume } as Omit<Request, 'id'>, onProgress, [], { onCheckpoint });
+           resume?: EvalProgress, onCheckpoint?: (c: RunCheckpoint) => void, onNotice?: (m: string) => void): { cancel(): void; done: Promise<EvalResult> } {
+    const r = this.request<'eval-result'>({ kind: 'evaluate', images, spec, batchSize, resume } as Omit<Request, 'id'>, onProgress, [], { onCheckpoint, onNotice });
     return {
       cancel: () => this.worker.postMessage({ kind: 'cancel', id: 0, target: r.id } satisfies Request),
       done: r.done.then((m) => m.result),
@@ -106,9 +108,9 @@ export class EngineClient {
    */
   quantize(images: WorkerImage[], spec: PreprocessSpec, batchSize: number, calibSize: number, settings: QuantizeSettings,
            onProgress: (done: number, total: number, phase?: string) => void,
-           o: { onAsmoEvent?: (e: AsmoLiveEvent) => void; resume?: RunResume; onCheckpoint?: (c: RunCheckpoint) => void } = {}): QuantizeHandle {
+           o: { onAsmoEvent?: (e: AsmoLiveEvent) => void; resume?: RunResume; onCheckpoint?: (c: RunCheckpoint) => void; onNotice?: (m: string) => void } = {}): QuantizeHandle {
     const r = this.request<'quant-result'>({ kind: 'quantize', images, spec, batchSize, calibSize, settings, resume: o.resume } as Omit<Request, 'id'>,
-      onProgress, [], { onAsmoEvent: o.onAsmoEvent, onCheckpoint: o.onCheckpoint });
+      onProgress, [], { onAsmoEvent: o.onAsmoEvent, onCheckpoint: o.onCheckpoint, onNotice: o.onNotice });
     return {
       cancel: () => this.worker.postMessage({ kind: 'cancel', id: 0, target: r.id } satisfies Request),
       pause: (paused) => this.worker.postMessage({ kind: 'pause', id: 0, target: r.id, paused } satisfies Request),

@@ -97,7 +97,7 @@ export async function runQuantization(batchSize = 8, resumeFrom?: Extract<Pendin
   const { calibSize, settings } = input, generation = s.quantization.generation;
   if (resumeFrom) batchSize = resumeFrom.batchSize;
   const current = () => useStudio.getState().quantization.generation === generation;
-  patch('quantization', { running: true, phase: 'starting', done: 0, total: 0, error: null });
+  patch('quantization', { running: true, phase: 'starting', done: 0, total: 0, error: null, notice: null });
   // A new optimisation starts with empty charts (a resumed one keeps the finished modules' curves).
   if (settings.asmo && !resumeFrom?.resume.asmo) {
     useStudio.setState({ asmo: { ...initialAsmoLive, status: 'running', label: `${runLabel(settings)} ${bitsLabel(settings)}`, iters: settings.asmo.iters } });
@@ -113,7 +113,7 @@ export async function runQuantization(batchSize = 8, resumeFrom?: Extract<Pendin
       const run = engineClient()!.quantize(workerImages(), spec, batchSize, calibSize, settings,
         (done, total, phase) => patch('quantization', { done, total, phase: phase ?? '' }), {
           onAsmoEvent: (e) => { if (current()) patch('asmo', applyAsmoEvent(useStudio.getState().asmo, e)); },
-          resume: tracker.run.resume, onCheckpoint: (c) => tracker.apply(c),
+          resume: tracker.run.resume, onCheckpoint: (c) => tracker.apply(c), onNotice: (notice) => patch('quantization', { notice }),
         });
       running = run;
       return run.done;

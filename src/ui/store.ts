@@ -144,7 +144,8 @@ export interface StudioState {
   model: { loaded: LoadedModel | null; loading: string | null; isDemo: boolean; error: ErrorInfo | null };
   data: { images: DataImage[]; labelSource: string; unknown: UnknownLabel[]; warnings: string[] };
   preprocessing: { preset: PresetName; mean: number[]; std: number[]; resize: number };
-  evaluation: { running: boolean; done: number; total: number; result: EvalResult | null; error: ErrorInfo | null };
+  /** `notice`: what changed how the last run went (out of memory: a smaller batch), shown beside its result. */
+  evaluation: { running: boolean; done: number; total: number; result: EvalResult | null; error: ErrorInfo | null; notice: string | null };
   statistics: {
     running: boolean; phase: string; done: number; total: number; error: ErrorInfo | null;
     summary: StatsSummary | null; site: SiteId; siteStats: SiteStats | null; siteError: ErrorInfo | null;
@@ -152,6 +153,8 @@ export interface StudioState {
   quantization: {
     form: QuantForm;
     running: boolean; phase: string; done: number; total: number; error: ErrorInfo | null;
+    /** What changed how the last run went (out of memory: a smaller evaluation batch). */
+    notice: string | null;
     runs: QuantRun[];
     /** The run whose per-site errors and levels are shown; null: none. */
     selected: number | null;
@@ -204,9 +207,9 @@ export const useStudio = create<StudioState>(() => ({
   model: { loaded: null, loading: null, isDemo: false, error: null },
   data: { images: [], labelSource: '', unknown: [], warnings: [] },
   preprocessing: { preset: 'model', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], resize: 256 },
-  evaluation: { running: false, done: 0, total: 0, result: null, error: null },
+  evaluation: { running: false, done: 0, total: 0, result: null, error: null, notice: null },
   statistics: initialStatistics,
-  quantization: { form: initialQuantForm, running: false, phase: '', done: 0, total: 0, error: null, runs: [], selected: null, levelToken: 0, generation: 0 },
+  quantization: { form: initialQuantForm, running: false, phase: '', done: 0, total: 0, error: null, notice: null, runs: [], selected: null, levelToken: 0, generation: 0 },
   asmo: initialAsmoLive,
   export: { opset: 13, int4: false, builds: {} },
   ui: { dragging: false, dropNotice: null },

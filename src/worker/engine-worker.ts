@@ -70,6 +70,7 @@ async function handle(req: Request): Promise<void> {
         sources: sourcesOf(req.images), predict: e.predict, spec: req.spec, numClasses: e.model.config.numClasses,
         batchSize: req.batchSize, signal, onProgress: (done, total) => post({ kind: 'progress', id: req.id, done, total }),
         resume: req.resume, onCheckpoint: evalBatchReporter('fp32', (checkpoint) => post({ kind: 'checkpoint', id: req.id, checkpoint }), req.resume),
+        onNotice: (message) => post({ kind: 'notice', id: req.id, message }),
       }));
       post({ kind: 'eval-result', id: req.id, result });
       return;
@@ -99,6 +100,7 @@ async function handle(req: Request): Promise<void> {
           onAsmoEvent: (event) => post({ kind: 'asmo-event', id: req.id, event }),
           waitIfPaused: () => gate.wait(),
           resume: req.resume, onCheckpoint: (checkpoint) => post({ kind: 'checkpoint', id: req.id, checkpoint }),
+          onNotice: (message) => post({ kind: 'notice', id: req.id, message }),
         }));
         post({ kind: 'quant-result', id: req.id, result });
       } finally {

@@ -106,6 +106,8 @@ export type Response =
   | { kind: 'asmo-event'; id: number; event: AsmoLiveEvent }
   /** A finished stage, ASMO module or evaluation batch of a long request: enough to resume it from there. */
   | { kind: 'checkpoint'; id: number; checkpoint: RunCheckpoint }
+  /** Something that did not stop a running request but changed how it runs (out of memory: a smaller batch). */
+  | { kind: 'notice'; id: number; message: string }
   | { kind: 'quant-result'; id: number; result: QuantizeRunResult }
   | { kind: 'quant-eval-result'; id: number; result: QuantEvalResult }
   | { kind: 'export-result'; id: number; bytes: Uint8Array; summary: ExportSummary }

@@ -36,6 +36,8 @@ export interface QuantizeJob {
   resume?: RunResume;
   /** Each finished stage, module and evaluation batch, as it happens. */
   onCheckpoint?(c: RunCheckpoint): void;
+  /** What changed how the run goes on (out of memory: a smaller evaluation batch). */
+  onNotice?(message: string): void;
 }
 
 /** Evaluation images measured after each block for ASMO's accuracy-so-far curve (they stay in the final evaluation too). */
@@ -50,12 +52,12 @@ const sourcesOf = (images: WorkerImage[]) => images.map((im) => ({ name: im.name
 export async function evaluateFp32AndQuantized(engine: Engine, params: ViTQuantParams,
                                                o: { sources: ImageSource[]; spec: PreprocessSpec; batchSize: number; signal: AbortSignal;
                                                     onProgress(done: number, total: number, phase: EvalPhase): void;
-                                                    resume?: RunResume; onCheckpoint?(c: RunCheckpoint): void }): Promise<{ fp: EvalResult; q: EvalResult }> {
+                                                    resume?: RunResume; onCheckpoint?(c: RunCheckpoint): void; onNotice?(message: string): void }): Promise<{ fp: EvalResult; q: EvalResult }> {
   const send = o.onCheckpoint;
   const evalWith = (predict: Parameters<typeof evaluate>[0]['predict'], phase: EvalPhase) => evaluate({
     sources: o.sources, predict, spec: o.spec, numClasses: engine.model.config.numClasses, batchSize: o.batchSize, signal: o.signal,
     onProgress: (done, total) => o.onProgress(done, total, phase), resume: o.resume?.[phase],
-    onCheckpoint: send && evalBatchReporter(phase, send, o.resume?.[phase]),
+    onCheckpoint: send && evalBatchReporter(phase, send, o.resume?.[phase]), onNotice: o.onNotice,
   });
   const fp = await evalWith(engine.predict, 'fp32');
   const runner = new QuantViTRunner(engine.gpu, engine.model, params);
@@ -112,7 +114,7 @@ export async function runQuantize(engine: Engine, job: QuantizeJob): Promise<Qua
 
   const sources = sourcesOf(split.evaluate);
   const { fp, q } = await evaluateFp32AndQuantized(engine, params, {
-    sources, spec, batchSize: job.batchSize, signal, onProgress: job.onProgress, resume, onCheckpoint: send,
+    sources, spec, batchSize: job.batchSize, signal, onProgress: job.onProgress, resume, onCheckpoint: send, onNotice: job.onNotice,
   });
   return {
     settings: cal.settings, params, sites: cal.sites, calibImages: cal.calibImages, evalImages: sources.length,

@@ -36,7 +36,7 @@ export async function evalCommand(args: ParsedArgs) {
     const bar = progressBar('eval', !args.flags.has('no-progress'));
     const result = await evaluate({
       sources: images.sources, predict, spec: pre.spec, numClasses: config.numClasses,
-      batchSize, onProgress: (d, t) => bar.update(d, t),
+      batchSize, onProgress: (d, t) => bar.update(d, t), onNotice: (m) => process.stderr.write(`\nnote: ${m}\n`),
     });
     bar.finish();
     const out = {

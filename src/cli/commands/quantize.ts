@@ -275,7 +275,7 @@ async function runQuantizeCommand(args: ParsedArgs) {
 
     const fpBar = progressBar('eval fp32', showProgress);
     const fp = await evaluate({ sources: evalSources, predict: engine.predict, spec: pre.spec, numClasses: config.numClasses,
-      batchSize, onProgress: (d, t) => fpBar.update(d, t) });
+      batchSize, onProgress: (d, t) => fpBar.update(d, t), onNotice: (m) => process.stderr.write(`\nnote: ${m}\n`) });
     fpBar.finish();
     const acc = (r: typeof fp) => ({ top1: r.top1, top5: r.top5, count: r.count, correct1: r.correct1, correct5: r.correct5 });
 
@@ -302,7 +302,7 @@ async function runQuantizeCommand(args: ParsedArgs) {
         try {
           const qBar = progressBar(`eval ${label}`, showProgress);
           q = await evaluate({ sources: evalSources, predict: (px, b) => runner.forward(px, b), spec: pre.spec,
-            numClasses: config.numClasses, batchSize, onProgress: (d, t) => qBar.update(d, t) });
+            numClasses: config.numClasses, batchSize, onProgress: (d, t) => qBar.update(d, t), onNotice: (m) => process.stderr.write(`\nnote: ${m}\n`) });
           qBar.finish();
         } finally {
           runner.dispose();

@@ -4,6 +4,7 @@
  * compared on exactly the same tensors.
  */
 import { CancelledError, UsageError } from '../errors.ts';
+import { oomDetails } from '../gpu/oom.ts';
 import type { PreprocessSpec } from '../image/index.ts';
 import { imageBatches, type ImageSource, type SkippedImage } from './image-batches.ts';
 import { accuracy, predictionsFromLogits, type Accuracy, type Prediction } from './metrics.ts';
@@ -24,9 +25,14 @@ export interface EvaluateOptions {
   resume?: EvalProgress;
   /** After each batch: everything so far, enough to resume from here (a device loss, a reload). */
   onCheckpoint?: (so: EvalProgress) => void;
+  /** Something the user should know that did not stop the run (out of memory at this batch size: went on at a smaller one). */
+  onNotice?: (message: string) => void;
 }
 
-/** A partial evaluation: the first `consumed` sources are done (a multiple of the batch size, or all). */
+/**
+ * A partial evaluation: the first `consumed` sources are done. Resumed with the same batch size (as the
+ * page does) the batches and so the result are those of an uninterrupted run.
+ */
 export interface EvalProgress {
   consumed: number;
   predictions: Prediction[];
@@ -43,20 +49,37 @@ export interface EvalResult extends Accuracy {
 
 export async function evaluate(o: EvaluateOptions): Promise<EvalResult> {
   const started = performance.now(), r = o.resume;
-  if (r && !(r.consumed === o.sources.length || (r.consumed % o.batchSize === 0 && r.consumed <= o.sources.length))) {
-    throw new UsageError(`Cannot resume this evaluation: ${r.consumed} of ${o.sources.length} images were done in batches of another size than ${o.batchSize}.`);
+  if (r && !(Number.isInteger(r.consumed) && r.consumed >= 0 && r.consumed <= o.sources.length)) {
+    throw new UsageError(`Cannot resume this evaluation: it says ${r.consumed} of ${o.sources.length} images were done.`);
   }
   const predictions: Prediction[] = [...(r?.predictions ?? [])];
   const skipped: SkippedImage[] = [...(r?.skipped ?? [])];
-  const before = r?.seconds ?? 0, from = r?.consumed ?? 0;
+  const before = r?.seconds ?? 0;
   const seconds = () => before + (performance.now() - started) / 1000;
-  for await (const b of imageBatches(o.sources.slice(from), o.spec, o.batchSize, skipped, o.signal)) {
-    if (b.kept.length) {
-      const logits = await o.predict(b.pixels, b.kept.length);
-      predictions.push(...predictionsFromLogits(logits, b.kept.map((s) => s.name), b.kept.map((s) => s.label), o.numClasses));
+  // `done` sources are finished (predicted or skipped), and the first `skippedDone` skips are theirs.
+  let done = r?.consumed ?? 0, skippedDone = skipped.length, batch = o.batchSize;
+  for (;;) {
+    const from = done;
+    try {
+      for await (const b of imageBatches(o.sources.slice(from), o.spec, batch, skipped, o.signal)) {
+        if (b.kept.length) {
+          const logits = await o.predict(b.pixels, b.kept.length);
+          predictions.push(...predictionsFromLogits(logits, b.kept.map((s) => s.name), b.kept.map((s) => s.label), o.numClasses));
+        }
+        done = from + b.consumed;
+        skippedDone = skipped.length;
+        o.onCheckpoint?.({ consumed: done, predictions, skipped, seconds: seconds() });
+        o.onProgress?.(done, o.sources.length);
+      }
+      break;
+    } catch (e) {
+      // Out of GPU memory with a batch that fits: go on at that batch from the first image not done.
+      const smaller = oomDetails(e)?.suggestedBatch ?? 0;
+      if (smaller < 1 || smaller >= batch) throw e;
+      skipped.length = skippedDone;
+      o.onNotice?.(`${(e as Error).message} Going on at batch ${smaller}.`);
+      batch = smaller;
     }
-    o.onCheckpoint?.({ consumed: from + b.consumed, predictions, skipped, seconds: seconds() });
-    o.onProgress?.(from + b.consumed, o.sources.length);
   }
   if (o.signal?.aborted) throw new CancelledError('Evaluation cancelled.');
   return { ...accuracy(predictions), predictions, skipped, seconds: seconds() };

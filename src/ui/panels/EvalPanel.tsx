@@ -17,6 +17,7 @@ export function EvalPanel() {
       {(ev.running || ev.done > 0) && <progress max={ev.total} value={ev.done} data-testid="eval-progress" />}
       {ev.running && <span className="muted"> {ev.done}/{ev.total}</span>}
       {ev.error && <p className={ev.error.code === 'cancelled' ? 'muted' : 'error'} data-testid="eval-error">{ev.error.message}</p>}
+      {ev.notice && <p className="warn" data-testid="eval-notice">{ev.notice}</p>}
       {r && (
         <>
           <p className="result" data-testid="eval-result">

@@ -60,6 +60,7 @@ export function QuantizePanel() {
       {!problem && <AsmoMemory />}
       {problem && <p className={modelLoading ? 'muted' : 'error'} data-testid="quant-invalid">{problem}</p>}
       {q.error && <p className={q.error.code === 'cancelled' ? 'muted' : 'error'} data-testid="quant-error">{q.error.message}</p>}
+      {q.notice && <p className="warn" data-testid="quant-notice">{q.notice}</p>}
       <QuantResultsTable />
       {asmoStatus !== 'idle' && <Suspense fallback={<p className="muted">Loading charts…</p>}><AsmoLivePanel /></Suspense>}
       {run?.fromFile && <FileRunSection run={run} />}
