@@ -91,9 +91,9 @@ describe('GPU memory returns to its baseline', () => {
   }, 600_000);
 
   // A fault at acquisitions spread over each kind's run: wherever a run breaks, what it acquired comes
-  // back. Wider sweeps: `npm run soak -- --runs 1 --faults 40` (ASMO included).
+  // back. Wider sweeps: `npm run soak -- --runs 1 --faults 40`.
   const SWEEP: [SoakKind, number][] = [['evaluate', 60], ['stats', 12], ['calibrate-minmax', 12], ['calibrate-percentile', 6],
-    ['calibrate-adfq', 4], ['quantized-eval', 12]];
+    ['calibrate-adfq', 4], ['quantized-eval', 12], ['asmo', 8]];
   it.each(SWEEP)('%s throwing at any of %i acquisitions leaks nothing', async (kind, faults) => {
     const complete = await soak.step(kind, 'complete');
     const steps: SoakStep[] = [];
