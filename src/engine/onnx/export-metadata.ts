@@ -125,7 +125,9 @@ function readSites(v: unknown, shape: ExportShape, distilled: boolean): Map<stri
     sites.set(site, r);
   }
   const expected = ['patch-in', ...Array.from({ length: shape.depth }, (_, i) => BLOCK_SITES.map((s) => `blocks.${i}.${s}`)).flat(), 'head-in', ...(distilled ? ['head-in.dist'] : [])];
-  const missing = expected.filter((s) => !sites.has(s)), extra = [...sites.keys()].filter((s) => !expected.includes(s));
+  // A Set: a hostile file may list millions of sites, and a list lookup per site would be quadratic.
+  const wanted = new Set(expected);
+  const missing = expected.filter((s) => !sites.has(s)), extra = [...sites.keys()].filter((s) => !wanted.has(s));
   if (missing.length || extra.length) fail(`Its quantizer sites do not fit a ${shape.depth}-block ViT: ${missing.length ? `missing ${missing.slice(0, 3).join(', ')}` : ''}${missing.length && extra.length ? '; ' : ''}${extra.length ? `unexpected ${extra.slice(0, 3).join(', ')}` : ''}.`);
   return sites;
 }
