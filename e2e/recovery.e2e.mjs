@@ -138,3 +138,24 @@ test('a tab that goes away during an optimisation: after the reload the run resu
   assert.equal(await page.getByTestId('asmo-live').getAttribute('data-status'), 'done');
   assert.deepEqual(pageErrors, []);
 });
+
+test('a second studio tab in the same browser says it does not save, and leaves the first tab\'s session alone', async () => {
+  const second = await page.context().newPage();
+  try {
+    await second.goto(page.url());
+    await second.getByTestId('model-name').waitFor({ timeout: 60_000 });
+    await second.getByTestId('restore-offer').waitFor({ timeout: 30_000 });
+    await second.getByTestId('discard-session').click();
+    await second.getByTestId('storage-error').waitFor({ timeout: 30_000 });
+    assert.match(await second.getByTestId('storage-error').innerText(), /Another adfq-studio tab is open/);
+  } finally {
+    await second.close();
+  }
+  // Discarding in the second tab deleted nothing (the first tab holds the lock), and the first tab still saves: a reload offers its session.
+  await page.getByTestId('run-eval').click();
+  await page.waitForFunction(() => !document.querySelector('[data-testid=cancel-eval]'), null, { timeout: 300_000 });
+  await page.waitForTimeout(1000);
+  await page.reload();
+  await page.getByTestId('restore-offer').waitFor({ timeout: 30_000 });
+});
+

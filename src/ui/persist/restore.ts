@@ -6,7 +6,6 @@
 import { loadModel, markUserOpened } from '../actions.ts';
 import { keepInterrupted } from '../interrupted-run.ts';
 import { initialStatistics, patch, useStudio, type SessionOffer } from '../store.ts';
-import { idbClear } from './idb.ts';
 import { pendingInfo, readPendingRun, type PendingRun } from './pending-run.ts';
 import { readSession, startSaving } from './session.ts';
 
@@ -20,7 +19,7 @@ export async function offerSavedSession(): Promise<void> {
     const pending = await readPendingRun();
     const st = session?.state;
     const worth = st && session.model && (st.quantization.runs.length || st.evaluation.result || st.statistics.summary || pending || !session.model.isDemo);
-    if (!worth) { startSaving(); return; }
+    if (!worth) { await startSaving(); return; }
     saved = { session, pending };
     const offer: SessionOffer = {
       savedAt: st.savedAt, modelName: st.modelName, images: session.images?.images.length ?? 0, runs: st.quantization.runs.length,
@@ -55,7 +54,7 @@ export async function restoreSavedSession(): Promise<void> {
     if (pending) keepInterrupted(pending);
     patch('session', { offer: null, restoring: false });
     saved = null;
-    startSaving();
+    await startSaving();
   } catch (e) {
     patch('session', { restoring: false, error: { code: 'restore', message: `The saved session could not be restored (${(e as Error)?.message ?? e}).` } });
   }
@@ -65,6 +64,5 @@ export async function restoreSavedSession(): Promise<void> {
 export async function discardSavedSession(): Promise<void> {
   saved = null;
   patch('session', { offer: null });
-  await idbClear().catch(() => {});
-  startSaving();
+  await startSaving({ clear: true });
 }

@@ -10,7 +10,7 @@
  */
 import type { DataImage, StudioState } from '../store.ts';
 import { useStudio } from '../store.ts';
-import { idbGet, idbPut } from './idb.ts';
+import { idbClear, idbGet, idbPut } from './idb.ts';
 
 export const SESSION_VERSION = 1;
 
@@ -30,7 +30,7 @@ type EvaluationResultOnly = Pick<StudioState['evaluation'], 'result'>;
 
 /** The model file as loaded; kept by actions.ts for a GPU restart, saved here for a reload. */
 let modelFile: SavedModel | null = null;
-let writing = false;
+let writing = false, starting = false;
 let stopListening: (() => void) | null = null;
 const SAVE_DELAY_MS = 300;
 
@@ -55,9 +55,35 @@ function reportStorageError(e: unknown): void {
   useStudio.setState((s) => ({ session: { ...s.session, storageError: `The session could not be saved in this browser (${(e as Error)?.message ?? e}); results stay on the page but will not survive a reload.` } }));
 }
 
-/** Debounced writes of whatever slice changed; the model and images only when they change. */
-export function startSaving(): void {
-  if (writing) return;
+/**
+ * One tab saves: two tabs writing one session would overwrite each other's runs. The Web Lock is held for
+ * the page's life (released when the tab closes or reloads); a second tab says it does not save.
+ */
+function holdSessionLock(): Promise<boolean> {
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  if (!locks) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    void locks.request('adfq-studio-session', { ifAvailable: true }, (lock) => {
+      resolve(lock !== null);
+      return lock ? new Promise<void>(() => {}) : undefined;
+    });
+  });
+}
+
+/**
+ * Debounced writes of whatever slice changed; the model and images only when they change. `clear`: the
+ * saved session is deleted first (Discard), and only by the tab that holds the lock.
+ */
+export async function startSaving(o: { clear?: boolean } = {}): Promise<void> {
+  if (writing || starting) return;
+  starting = true;
+  const mine = await holdSessionLock();
+  starting = false;
+  if (!mine) {
+    useStudio.setState((s) => ({ session: { ...s.session, storageError: 'Another adfq-studio tab is open in this browser and keeps the saved session; this tab\'s work is not saved. Close the other tab and reload this one to keep it.' } }));
+    return;
+  }
+  if (o.clear) await idbClear().catch(reportStorageError);
   writing = true;
   let timer: ReturnType<typeof setTimeout> | null = null, dirtyState = true, dirtyAsmo = true;
   const flush = () => {
