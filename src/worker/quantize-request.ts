@@ -11,8 +11,9 @@ import { liveEvent, type AsmoCheckpoint, type AsmoLiveEvent } from '../engine/as
 import type { Engine } from '../engine/engine.ts';
 import { AdfqError, CancelledError, UsageError } from '../engine/errors.ts';
 import { evaluate, type EvalResult, type ImageSource, type SkippedImage } from '../engine/eval/evaluate.ts';
+import { decodeSource, stackImages } from '../engine/eval/image-batches.ts';
 import type { Accuracy } from '../engine/eval/metrics.ts';
-import { imageBytesToTensor, type PreprocessSpec } from '../engine/image/index.ts';
+import type { PreprocessSpec } from '../engine/image/index.ts';
 import { QuantViTRunner } from '../engine/model/quant-runner.ts';
 import type { ViTQuantParams } from '../engine/quant/params.ts';
 import { calibrate, type QuantizeSettings } from '../engine/quant/quantize.ts';
@@ -88,7 +89,8 @@ export async function runQuantize(engine: Engine, job: QuantizeJob): Promise<Qua
   const model = engine.model, split = splitImages(images, n), send = job.onCheckpoint ?? (() => {});
   // On resume the calibration images are decoded again only if calibration or the optimisation still needs them.
   const needPixels = !resume.asmoDone && (!resume.calibration || job.settings.asmo);
-  const decoded = needPixels ? decodeCalibration(split.calib, spec) : null;
+  if (needPixels) job.onProgress(0, split.calib.length, 'decoding');
+  const decoded = needPixels ? await decodeCalibration(split.calib, spec) : null;
   if (decoded && !decoded.n) throw new UsageError(`None of the ${split.calib.length} calibration images could be decoded.`);
   await checkCancelled(signal);
 
@@ -128,20 +130,14 @@ export async function runQuantize(engine: Engine, job: QuantizeJob): Promise<Qua
 
 interface DecodedCalibration { pixels: Float32Array; n: number; names: string[]; skipped: SkippedImage[] }
 
-function decodeCalibration(images: WorkerImage[], spec: PreprocessSpec): DecodedCalibration {
+async function decodeCalibration(images: WorkerImage[], spec: PreprocessSpec): Promise<DecodedCalibration> {
   const per = (spec.channels ?? 3) * spec.imageSize * spec.imageSize, skipped: SkippedImage[] = [], tensors: Float32Array[] = [];
   const names: string[] = [];
-  for (const im of images) {
-    try {
-      tensors.push(imageBytesToTensor(im.bytes, im.name, spec));
-      names.push(im.name);
-    } catch (e) {
-      skipped.push({ name: im.name, reason: e instanceof AdfqError ? e.message : `could not be read (${String(e)})` });
-    }
+  for (const src of sourcesOf(images)) {
+    const t = await decodeSource(src, spec, skipped);
+    if (t) { tensors.push(t); names.push(src.name); }
   }
-  const pixels = new Float32Array(tensors.length * per);
-  tensors.forEach((t, i) => pixels.set(t, i * per));
-  return { pixels, n: tensors.length, names, skipped };
+  return { pixels: stackImages(tensors, per), n: tensors.length, names, skipped };
 }
 
 /** The module-wise optimisation, from the calibration or from the last finished module of an interrupted one. */

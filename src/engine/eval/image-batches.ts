@@ -24,6 +24,28 @@ export interface ImageBatch {
   consumed: number;
 }
 
+/**
+ * One source as model input, or null after listing it in `skipped`: a bad image (BadImageError) or a
+ * file that cannot be read. Other engine errors propagate. The one rule for every decoding loop
+ * (evaluation, statistics, calibration, ASMO's held-out images), in the studio and the CLI.
+ */
+export async function decodeSource(src: ImageSource, spec: PreprocessSpec, skipped: SkippedImage[]): Promise<Float32Array | null> {
+  try {
+    return imageBytesToTensor(await src.load(), src.name, spec);
+  } catch (e) {
+    if (e instanceof AdfqError && !(e instanceof BadImageError)) throw e;
+    skipped.push({ name: src.name, reason: e instanceof BadImageError ? e.message : `could not be read (${String(e)})` });
+    return null;
+  }
+}
+
+/** Tensors of one image each, back to back: [n, C, S, S]. */
+export function stackImages(tensors: Float32Array[], per: number): Float32Array {
+  const pixels = new Float32Array(tensors.length * per);
+  tensors.forEach((t, i) => pixels.set(t, i * per));
+  return pixels;
+}
+
 export async function* imageBatches(sources: ImageSource[], spec: PreprocessSpec, batchSize: number,
                                     skipped: SkippedImage[], signal?: AbortSignal): AsyncGenerator<ImageBatch> {
   const per = (spec.channels ?? 3) * spec.imageSize * spec.imageSize;
@@ -32,16 +54,9 @@ export async function* imageBatches(sources: ImageSource[], spec: PreprocessSpec
     const kept: ImageSource[] = [], tensors: Float32Array[] = [];
     for (const src of sources.slice(start, start + batchSize)) {
       if (signal?.aborted) throw new CancelledError();
-      try {
-        tensors.push(imageBytesToTensor(await src.load(), src.name, spec));
-        kept.push(src);
-      } catch (e) {
-        if (e instanceof AdfqError && !(e instanceof BadImageError)) throw e;
-        skipped.push({ name: src.name, reason: e instanceof BadImageError ? e.message : `could not be read (${String(e)})` });
-      }
+      const t = await decodeSource(src, spec, skipped);
+      if (t) { tensors.push(t); kept.push(src); }
     }
-    const pixels = new Float32Array(kept.length * per);
-    tensors.forEach((t, i) => pixels.set(t, i * per));
-    yield { pixels, kept, consumed: Math.min(start + batchSize, sources.length) };
+    yield { pixels: stackImages(tensors, per), kept, consumed: Math.min(start + batchSize, sources.length) };
   }
 }
