@@ -290,3 +290,22 @@ describe('adfq quantize --checkpoint / --resume', () => {
     expect(r.stderr).toMatch(message as RegExp);
   });
 });
+
+describe('adfq quantize with a bad calibration image', () => {
+  it('skips it with a warning, calibrates on the rest, and lists it in the JSON and the report', async () => {
+    const dir = join(tmp, 'calib-with-bad'), reportPath = join(tmp, 'calib-with-bad.json');
+    for (const c of readdirSync(SMALL).slice(0, 3)) {
+      mkdirSync(join(dir, c), { recursive: true });
+      for (const f of readdirSync(join(SMALL, c))) copyFileSync(join(SMALL, c, f), join(dir, c, f));
+    }
+    const first = readdirSync(dir)[0];
+    writeFileSync(join(dir, first, 'broken.png'), Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0]));
+    const r = await adfq('quantize', DEMO_MODEL, '--calib', dir, '--eval', SMALL, '--bits', 'w8a8', '--method', 'minmax', '--report', reportPath, '--json', '--no-progress');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: calibration image skipped: .*broken\.png/);
+    const out = JSON.parse(r.last);
+    expect(out.calibImages).toBe(6);
+    expect(out.skipped.map((s: { name: string }) => s.name)).toEqual([`${first}/broken.png`]);
+    expect(JSON.parse(readFileSync(reportPath, 'utf8')).skipped).toEqual(out.skipped);
+  }, 120_000);
+});

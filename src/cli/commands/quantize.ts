@@ -12,7 +12,7 @@ import { runReportHtml } from '../../engine/report/report-html.ts';
 import { Engine } from '../../engine/engine.ts';
 import { UnsupportedModelError, UsageError } from '../../engine/errors.ts';
 import { evaluate, type ImageSource } from '../../engine/eval/evaluate.ts';
-import { imageBytesToTensor } from '../../engine/image/index.ts';
+import { decodeSource, stackImages, type SkippedImage } from '../../engine/eval/image-batches.ts';
 import { listImageFiles } from '../../engine/data/node-files.ts';
 import { roundRobin, seededShuffle } from '../../engine/data/split.ts';
 import { QuantViTRunner } from '../../engine/model/quant-runner.ts';
@@ -259,10 +259,14 @@ async function runQuantizeCommand(args: ParsedArgs) {
     }
 
     const per = config.inChannels * config.imageSize * config.imageSize;
-    const tensors: Float32Array[] = [];
-    for (const f of calibFiles) tensors.push(imageBytesToTensor(new Uint8Array(await readFile(f.absolutePath)), f.path, pre.spec));
-    const calibPixels = new Float32Array(tensors.length * per);
-    tensors.forEach((t, i) => calibPixels.set(t, i * per));
+    const tensors: Float32Array[] = [], calibNames: string[] = [], calibSkipped: SkippedImage[] = [];
+    for (const f of calibFiles) {
+      const t = await decodeSource({ name: f.path, label: null, load: async () => new Uint8Array(await readFile(f.absolutePath)) }, pre.spec, calibSkipped);
+      if (t) { tensors.push(t); calibNames.push(f.path); }
+    }
+    for (const s of calibSkipped) process.stderr.write(`warning: calibration image skipped: ${s.reason}\n`);
+    if (!tensors.length) throw new UsageError(`None of the ${calibFiles.length} calibration images could be decoded.`);
+    const calibPixels = stackImages(tensors, per);
     const n = tensors.length;
 
     const plan = calibrationMemoryPlan(config, Math.min(n, CALIB_INIT_IMAGES), engine.gpu.limits.maxStorageBufferBindingSize);
@@ -334,7 +338,7 @@ async function runQuantizeCommand(args: ParsedArgs) {
       model: file.path, demo: file.isDemo, adapter: engine.adapterInfo,
       method: first.method, bits: first.bits, bitsW: first.bitsW, bitsA: first.bitsA, ablation: first.ablation,
       calibImages: n, evalImages: evalSources.length, split: splitNote, seed,
-      fp32: acc(fp), quantized: first.quantized, runs: runs.map(summaryOf), skipped: [...fp.skipped], reportPath, timings,
+      fp32: acc(fp), quantized: first.quantized, runs: runs.map(summaryOf), skipped: [...calibSkipped, ...fp.skipped], reportPath, timings,
       calibrationMemory: plan, asmoMemory: asmoPlan, preprocessing: { ...pre.spec, source: pre.source }, parameters: summary.parameters,
     };
     if (reportPath) {
@@ -349,7 +353,7 @@ async function runQuantizeCommand(args: ParsedArgs) {
             evalImages: evalSources.length, fp32: acc(fp), quantized: r.quantized, backend: r.searches, asmo: r.asmo ?? undefined,
             timings: { calibrationSeconds: r.calibrationSeconds, optimisationSeconds: r.optimisationSeconds, fp32EvalSeconds: fp.seconds,
               quantizedEvalSeconds: r.quantizedEvalSeconds, totalSeconds: timings.totalSeconds },
-            skipped: fp.skipped, calibNames: calibFiles.map((f) => f.path) },
+            skipped: out.skipped, calibNames },
           model: { name: basename(file.path), summary, labels: config.labels }, preprocessing: pre.spec,
           split: splitNote ?? `calibrating on ${n} images of ${calibDir}, evaluating the ${evalSources.length} images of ${evalDir}`,
           adapter: engine.adapterInfo,
