@@ -73,6 +73,14 @@ export class EngineClient {
     return { id, done };
   }
 
+  /** A long request's handle: `cancel` asks the worker to stop it between batches; `done` is the part of its answer `pick` takes. */
+  private running<M, T>(r: { id: number; done: Promise<M> }, pick: (m: M) => T): { cancel(): void; done: Promise<T> } {
+    return {
+      cancel: () => this.worker.postMessage({ kind: 'cancel', id: 0, target: r.id } satisfies Request),
+      done: r.done.then(pick),
+    };
+  }
+
   async init(): Promise<{ adapter: string; isSoftware: boolean; maxBindingBytes: number; maxBufferBytes: number }> {
     const r = await this.request<'ready'>({ kind: 'init' }).done;
     return { adapter: r.adapter, isSoftware: r.isSoftware, maxBindingBytes: r.maxBindingBytes, maxBufferBytes: r.maxBufferBytes };
@@ -86,20 +94,14 @@ export class EngineClient {
   evaluate(images: WorkerImage[], spec: PreprocessSpec, batchSize: number, onProgress: (done: number, total: number) => void,
            resume?: EvalProgress, onCheckpoint?: (c: RunCheckpoint) => void, onNotice?: (m: string) => void): { cancel(): void; done: Promise<EvalResult> } {
     const r = this.request<'eval-result'>({ kind: 'evaluate', images, spec, batchSize, resume } as Omit<Request, 'id'>, onProgress, [], { onCheckpoint, onNotice });
-    return {
-      cancel: () => this.worker.postMessage({ kind: 'cancel', id: 0, target: r.id } satisfies Request),
-      done: r.done.then((m) => m.result),
-    };
+    return this.running(r, (m) => m.result);
   }
 
   /** Records activation statistics of every block over the images (two forward passes). */
   collectStats(images: WorkerImage[], spec: PreprocessSpec, batchSize: number, settings: StatsSettings,
                onProgress: (done: number, total: number, phase?: string) => void): { cancel(): void; done: Promise<StatsSummary> } {
     const r = this.request<'stats-summary'>({ kind: 'collect-stats', images, spec, batchSize, settings } as Omit<Request, 'id'>, onProgress);
-    return {
-      cancel: () => this.worker.postMessage({ kind: 'cancel', id: 0, target: r.id } satisfies Request),
-      done: r.done.then((m) => m.summary),
-    };
+    return this.running(r, (m) => m.summary);
   }
 
   /**
@@ -112,9 +114,8 @@ export class EngineClient {
     const r = this.request<'quant-result'>({ kind: 'quantize', images, spec, batchSize, calibSize, settings, resume: o.resume } as Omit<Request, 'id'>,
       onProgress, [], { onAsmoEvent: o.onAsmoEvent, onCheckpoint: o.onCheckpoint, onNotice: o.onNotice });
     return {
-      cancel: () => this.worker.postMessage({ kind: 'cancel', id: 0, target: r.id } satisfies Request),
+      ...this.running(r, (m) => m.result),
       pause: (paused) => this.worker.postMessage({ kind: 'pause', id: 0, target: r.id, paused } satisfies Request),
-      done: r.done.then((m) => m.result),
     };
   }
 
@@ -122,10 +123,7 @@ export class EngineClient {
   evaluateQuantized(images: WorkerImage[], spec: PreprocessSpec, batchSize: number, params: ViTQuantParams,
                     onProgress: (done: number, total: number, phase?: string) => void): { cancel(): void; done: Promise<QuantEvalResult> } {
     const r = this.request<'quant-eval-result'>({ kind: 'evaluate-quantized', images, spec, batchSize, params } as Omit<Request, 'id'>, onProgress);
-    return {
-      cancel: () => this.worker.postMessage({ kind: 'cancel', id: 0, target: r.id } satisfies Request),
-      done: r.done.then((m) => m.result),
-    };
+    return this.running(r, (m) => m.result);
   }
 
   /** The loaded model quantized by a run's parameters as a whole ONNX file (built in the worker), with its sizes. */
