@@ -80,17 +80,14 @@ export async function runAsmo(ctx: GpuContext, model: ViTModel, input: AsmoInput
   const fingerprint = asmoFingerprint(model, input), order = asmoModuleOrder(model.config.depth, input.settings.modules);
   // Checked before anything is allocated: a refused checkpoint leaves the GPU as it was.
   if (input.resume) checkAsmoCheckpoint(input.resume, { settings: input.settings, fingerprint, order });
-  const mark = ctx.pool.allocationMark(), inUseBefore = ctx.pool.bytesInUse;
-  const checkMemory = () => throwIfOutOfMemory(ctx, model, input, mark, inUseBefore, options.streamBudget);
   const run = new AsmoRun(ctx, model, input, hooks, options, fingerprint, order.length);
-  run.checkMemory = checkMemory;
   try {
     const result = await run.execute();
-    await checkMemory();
+    await run.checkMemory();
     return result;
   } catch (e) {
     // A failed allocation (the pool's own error scopes record it) is the cause of whatever broke after it.
-    if (!(e instanceof OutOfMemoryError)) await checkMemory();
+    if (!(e instanceof OutOfMemoryError)) await run.checkMemory();
     throw e;
   } finally {
     run.dispose();
@@ -142,6 +139,8 @@ class AsmoRun {
   constructor(private readonly ctx: GpuContext, private readonly model: ViTModel, private readonly input: AsmoInput, private readonly hooks: AsmoHooks,
               options: AsmoOptions, private readonly fingerprint: string, total: number) {
     const r = input.resume;
+    // Before the first allocation: what was in use, and where to look for failed allocations from.
+    this.memoryMark = { mark: ctx.pool.allocationMark(), inUse: ctx.pool.bytesInUse, streamBudget: options.streamBudget };
     this.s = input.settings;
     this.params = structuredClone(r?.params ?? input.params);
     this.params.rounding = { ...(this.params.rounding ?? {}) };
@@ -171,8 +170,13 @@ class AsmoRun {
     await optimise();
   }
 
-  /** Throws the run's OutOfMemoryError when an allocation failed (set by runAsmo). */
-  checkMemory: (() => Promise<void>) | null = null;
+  private readonly memoryMark: { mark: number; inUse: number; streamBudget?: number };
+
+  /** Throws the run's OutOfMemoryError when an allocation failed since the run began. */
+  checkMemory(): Promise<void> {
+    const m = this.memoryMark;
+    return throwIfOutOfMemory(this.ctx, this.model, this.input, m.mark, m.inUse, m.streamBudget);
+  }
 
   private emit(e: AsmoEvent): void {
     this.hooks.onEvent?.(e);
@@ -342,7 +346,7 @@ class AsmoRun {
     }
     const recAfter = await evalRec('after');
     // A failed allocation leaves garbage where it should have written: no checkpoint may be made from that.
-    await this.checkMemory?.();
+    await this.checkMemory();
     const report: AsmoModuleReport = { module: id, name, iters: s.iters, curve, rounding: mergeShares(shares), recBefore, recAfter,
       seconds: (performance.now() - started) / 1000 };
     this.reports.push(report);
