@@ -31,10 +31,15 @@ type EvaluationResultOnly = Pick<StudioState['evaluation'], 'result'>;
 /** The model file as loaded; kept by actions.ts for a GPU restart, saved here for a reload. */
 let modelFile: SavedModel | null = null;
 let writing = false, starting = false;
-let stopListening: (() => void) | null = null;
 const SAVE_DELAY_MS = 300;
 
-export function stateRecord(s: StudioState): SavedState {
+/** Every value stateRecord reads: the record is written again when one of them changes (by reference). */
+const stateInputs = (s: StudioState): unknown[] => [
+  s.model.loaded, s.preprocessing, s.evaluation.result, s.statistics.summary, s.statistics.site, s.quantization.form,
+  s.quantization.runs, s.quantization.selected, s.quantization.levelToken, s.quantization.generation, s.export.opset, s.export.int4,
+];
+
+function stateRecord(s: StudioState): SavedState {
   const q = s.quantization;
   return {
     version: SESSION_VERSION, savedAt: new Date().toISOString(), modelName: s.model.loaded?.name ?? null,
@@ -97,23 +102,15 @@ export async function startSaving(o: { clear?: boolean } = {}): Promise<void> {
   if (modelFile) void idbPut('model', modelFile).catch(reportStorageError);
   void saveImages(useStudio.getState().data);
   schedule();
-  stopListening = useStudio.subscribe((s, prev) => {
+  useStudio.subscribe((s, prev) => {
     if (s.data.images !== prev.data.images) void saveImages(s.data);
     if (s.asmo !== prev.asmo) { dirtyAsmo = true; schedule(); }
-    if (s.evaluation.result !== prev.evaluation.result || s.statistics.summary !== prev.statistics.summary || s.statistics.site !== prev.statistics.site
-        || s.quantization.runs !== prev.quantization.runs || s.quantization.form !== prev.quantization.form || s.quantization.selected !== prev.quantization.selected
-        || s.preprocessing !== prev.preprocessing || s.export.opset !== prev.export.opset || s.export.int4 !== prev.export.int4 || s.model.loaded !== prev.model.loaded) {
+    const before = stateInputs(prev);
+    if (stateInputs(s).some((v, i) => v !== before[i])) {
       dirtyState = true;
       schedule();
     }
   });
-}
-
-/** Stops writing (while a restore is offered, or in tests). */
-export function stopSaving(): void {
-  stopListening?.();
-  stopListening = null;
-  writing = false;
 }
 
 export const isSaving = () => writing;
