@@ -9,11 +9,11 @@ import { AdfqError } from '../engine/errors.ts';
 import { evaluate } from '../engine/eval/evaluate.ts';
 import { quantizationSummary } from '../engine/onnx/import-export.ts';
 import { collectStats, type StatsCollection } from '../engine/stats/collect-stats.ts';
-import type { ErrorInfo, Request, Response, WorkerImage } from './protocol.ts';
+import type { ErrorInfo, Request, Response } from './protocol.ts';
 import { PauseGate } from './pause-gate.ts';
 import { runEvaluateQuantized } from './evaluate-quantized-request.ts';
 import { runExport } from './export-request.ts';
-import { runQuantize } from './quantize-request.ts';
+import { runQuantize, sourcesOf } from './quantize-request.ts';
 import { evalBatchReporter } from './run-checkpoint.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
@@ -151,7 +151,6 @@ async function cancellable<T>(id: number, run: (signal: AbortSignal) => Promise<
   }
 }
 
-const sourcesOf = (images: WorkerImage[]) => images.map((im) => ({ name: im.name, label: im.label, load: async () => im.bytes }));
 
 function requireEngine(): Engine {
   if (!engine) throw new AdfqError('no-engine', 'The GPU engine is not ready (it failed to start or the device was lost). Reload the page.');

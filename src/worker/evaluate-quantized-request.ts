@@ -9,7 +9,7 @@ import { UsageError } from '../engine/errors.ts';
 import type { PreprocessSpec } from '../engine/image/transform.ts';
 import type { ViTQuantParams } from '../engine/quant/params.ts';
 import type { QuantEvalResult, WorkerImage } from './protocol.ts';
-import { accuracyOf, evaluateFp32AndQuantized, pairPredictions } from './quantize-request.ts';
+import { accuracyOf, evaluateFp32AndQuantized, pairPredictions, sourcesOf } from './quantize-request.ts';
 
 export interface QuantEvalJob {
   images: WorkerImage[];
@@ -26,7 +26,7 @@ export async function runEvaluateQuantized(engine: Engine, job: QuantEvalJob): P
   if (job.params.blocks.length !== c.depth) {
     throw new UsageError(`These quantizers are for a ${job.params.blocks.length}-block model, but the loaded model has ${c.depth} blocks.`);
   }
-  const sources = job.images.map((im) => ({ name: im.name, label: im.label, load: async () => im.bytes }));
+  const sources = sourcesOf(job.images);
   const { fp, q } = await evaluateFp32AndQuantized(engine, job.params, { ...job, sources });
   return {
     evalImages: fp.predictions.length, fp32: accuracyOf(fp), quantized: accuracyOf(q), skipped: fp.skipped,

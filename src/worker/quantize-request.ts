@@ -11,7 +11,7 @@ import { liveEvent, type AsmoCheckpoint, type AsmoLiveEvent } from '../engine/as
 import type { Engine } from '../engine/engine.ts';
 import { AdfqError, CancelledError, UsageError } from '../engine/errors.ts';
 import { evaluate, type EvalResult, type ImageSource, type SkippedImage } from '../engine/eval/evaluate.ts';
-import { decodeSource, stackImages } from '../engine/eval/image-batches.ts';
+import { decodeAll } from '../engine/eval/image-batches.ts';
 import type { Accuracy } from '../engine/eval/metrics.ts';
 import type { PreprocessSpec } from '../engine/image/index.ts';
 import { QuantViTRunner } from '../engine/model/quant-runner.ts';
@@ -44,7 +44,8 @@ export interface QuantizeJob {
 /** Evaluation images measured after each block for ASMO's accuracy-so-far curve (they stay in the final evaluation too). */
 export const HELD_OUT_IMAGES = 64;
 
-const sourcesOf = (images: WorkerImage[]) => images.map((im) => ({ name: im.name, label: im.label, load: async () => im.bytes }));
+/** The page's images (bytes already in memory) as the engine's image sources. */
+export const sourcesOf = (images: WorkerImage[]): ImageSource[] => images.map((im) => ({ name: im.name, label: im.label, load: async () => im.bytes }));
 
 /**
  * FP32 (engine.predict) and then the quantized model (a QuantViTRunner on `params`, disposed here) on the
@@ -90,7 +91,7 @@ export async function runQuantize(engine: Engine, job: QuantizeJob): Promise<Qua
   // On resume the calibration images are decoded again only if calibration or the optimisation still needs them.
   const needPixels = !resume.asmoDone && (!resume.calibration || job.settings.asmo);
   if (needPixels) job.onProgress(0, split.calib.length, 'decoding');
-  const decoded = needPixels ? await decodeCalibration(split.calib, spec) : null;
+  const decoded = needPixels ? await decodeAll(sourcesOf(split.calib), spec) : null;
   if (decoded && !decoded.n) throw new UsageError(`None of the ${split.calib.length} calibration images could be decoded.`);
   await checkCancelled(signal);
 
@@ -128,17 +129,7 @@ export async function runQuantize(engine: Engine, job: QuantizeJob): Promise<Qua
   };
 }
 
-interface DecodedCalibration { pixels: Float32Array; n: number; names: string[]; skipped: SkippedImage[] }
-
-async function decodeCalibration(images: WorkerImage[], spec: PreprocessSpec): Promise<DecodedCalibration> {
-  const per = (spec.channels ?? 3) * spec.imageSize * spec.imageSize, skipped: SkippedImage[] = [], tensors: Float32Array[] = [];
-  const names: string[] = [];
-  for (const src of sourcesOf(images)) {
-    const t = await decodeSource(src, spec, skipped);
-    if (t) { tensors.push(t); names.push(src.name); }
-  }
-  return { pixels: stackImages(tensors, per), n: tensors.length, names, skipped };
-}
+type DecodedCalibration = Awaited<ReturnType<typeof decodeAll>>;
 
 /** The module-wise optimisation, from the calibration or from the last finished module of an interrupted one. */
 async function optimise(engine: Engine, job: QuantizeJob, cal: CalibrationCheckpoint, decoded: DecodedCalibration,

@@ -12,7 +12,7 @@ import { runReportHtml } from '../../engine/report/report-html.ts';
 import { Engine } from '../../engine/engine.ts';
 import { UnsupportedModelError, UsageError } from '../../engine/errors.ts';
 import { evaluate, type ImageSource } from '../../engine/eval/evaluate.ts';
-import { decodeSource, stackImages, type SkippedImage } from '../../engine/eval/image-batches.ts';
+import { decodeAll } from '../../engine/eval/image-batches.ts';
 import { listImageFiles } from '../../engine/data/node-files.ts';
 import { roundRobin, seededShuffle } from '../../engine/data/split.ts';
 import { QuantViTRunner } from '../../engine/model/quant-runner.ts';
@@ -258,16 +258,10 @@ async function runQuantizeCommand(args: ParsedArgs) {
       }
     }
 
-    const per = config.inChannels * config.imageSize * config.imageSize;
-    const tensors: Float32Array[] = [], calibNames: string[] = [], calibSkipped: SkippedImage[] = [];
-    for (const f of calibFiles) {
-      const t = await decodeSource({ name: f.path, label: null, load: async () => new Uint8Array(await readFile(f.absolutePath)) }, pre.spec, calibSkipped);
-      if (t) { tensors.push(t); calibNames.push(f.path); }
-    }
+    const calib = await decodeAll(calibFiles.map((f) => ({ name: f.path, label: null, load: async () => new Uint8Array(await readFile(f.absolutePath)) })), pre.spec);
+    const { pixels: calibPixels, n, names: calibNames, skipped: calibSkipped } = calib;
     for (const s of calibSkipped) process.stderr.write(`warning: calibration image skipped: ${s.reason}\n`);
-    if (!tensors.length) throw new UsageError(`None of the ${calibFiles.length} calibration images could be decoded.`);
-    const calibPixels = stackImages(tensors, per);
-    const n = tensors.length;
+    if (!n) throw new UsageError(`None of the ${calibFiles.length} calibration images could be decoded.`);
 
     const plan = calibrationMemoryPlan(config, Math.min(n, CALIB_INIT_IMAGES), engine.gpu.limits.maxStorageBufferBindingSize);
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;

@@ -46,6 +46,16 @@ export function stackImages(tensors: Float32Array[], per: number): Float32Array 
   return pixels;
 }
 
+/** Every source that decodes, as one tensor, with their names; the rest listed in `skipped` (calibration sets). */
+export async function decodeAll(sources: ImageSource[], spec: PreprocessSpec): Promise<{ pixels: Float32Array; n: number; names: string[]; skipped: SkippedImage[] }> {
+  const per = (spec.channels ?? 3) * spec.imageSize * spec.imageSize, tensors: Float32Array[] = [], names: string[] = [], skipped: SkippedImage[] = [];
+  for (const src of sources) {
+    const t = await decodeSource(src, spec, skipped);
+    if (t) { tensors.push(t); names.push(src.name); }
+  }
+  return { pixels: stackImages(tensors, per), n: tensors.length, names, skipped };
+}
+
 export async function* imageBatches(sources: ImageSource[], spec: PreprocessSpec, batchSize: number,
                                     skipped: SkippedImage[], signal?: AbortSignal): AsyncGenerator<ImageBatch> {
   const per = (spec.channels ?? 3) * spec.imageSize * spec.imageSize;
